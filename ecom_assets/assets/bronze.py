@@ -1,0 +1,26 @@
+"""Bronze: the landing zone as it came, partitioned by arrival date, for audit and replay."""
+
+import dagster as dg
+import polars as pl
+
+from ecom_assets.assets.metadata import table_metadata
+from ecom_assets.partitions import daily_partitions, partition_dates
+from ecom_assets.resources.lake import LakeResource
+from ecom_assets.transforms.bronze import read_landing_partition
+
+
+@dg.asset(
+    key=["bronze", "events"],
+    group_name="bronze",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": "arrival_date"},
+    io_manager_key="io_manager",
+    kinds={"delta", "polars"},
+)
+def bronze_events(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[pl.DataFrame]:
+    """Every landing-zone line exactly as it arrived, with arrival date, source file, line number and landing time."""
+    store = lake.get_lake()
+    bronze = pl.concat([read_landing_partition(store, day) for day in partition_dates(context)])
+    files = bronze.select(pl.col("source_file").n_unique()).item()
+    return dg.Output(bronze, metadata=table_metadata(bronze, landing_files=files))

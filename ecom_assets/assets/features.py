@@ -1,0 +1,56 @@
+"""Gold ML tables: point-in-time customer features and the forward-looking purchase label, by as-of date."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from ecom_assets.assets.metadata import markdown_table, table_metadata
+from ecom_assets.partitions import daily_partitions, feature_lookback, label_horizon
+from ecom_assets.transforms.features import FEATURES, build_customer_daily_features
+from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
+
+FEATURE_CATALOGUE = markdown_table(
+    pl.DataFrame({"feature": [f.name for f in FEATURES], "description": [f.description for f in FEATURES]}),
+    max_rows=len(FEATURES),
+    max_width=100,
+)
+_AS_OF_PARTITIONED = {
+    "group_name": "gold",
+    "partitions_def": daily_partitions,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "io_manager_key": "io_manager",
+    "kinds": {"delta", "polars"},
+}
+
+
+@dg.asset(
+    key=["gold", "customer_daily_features"],
+    ins={"facts": dg.AssetIn(["gold", "fact_events"], partition_mapping=feature_lookback)},
+    metadata={"partition_expr": "as_of_date", "features": FEATURE_CATALOGUE},
+    **_AS_OF_PARTITIONED,
+)
+def customer_daily_features(
+    context: dg.AssetExecutionContext, facts: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """Behaviour of each customer active in the 28 days up to D, from events dated D-27 .. D only."""
+    as_of_dates = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    features = build_customer_daily_features(facts, as_of_dates)
+    return dg.Output(features, metadata=table_metadata(features, as_of_dates=len(as_of_dates)))
+
+
+@dg.asset(
+    key=["gold", "label_purchase_next_7d"],
+    ins={
+        "facts": dg.AssetIn(["gold", "fact_events"], partition_mapping=label_horizon),
+        "features": dg.AssetIn(["gold", "customer_daily_features"]),
+    },
+    metadata={"partition_expr": "as_of_date"},
+    **_AS_OF_PARTITIONED,
+)
+def label_purchase_next_7d(facts: pl.DataFrame, features: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """1 if a customer of features(D) purchases in D+1 .. D+7, else 0; runs only once those days exist."""
+    labels = build_label_purchase_next_7d(features, facts)
+    return dg.Output(
+        labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0))
+    )

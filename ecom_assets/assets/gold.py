@@ -1,0 +1,44 @@
+"""Gold: the analytics fact table by event date and the latest customer dimension."""
+
+import dagster as dg
+import polars as pl
+
+from ecom_assets.assets.metadata import table_metadata
+from ecom_assets.partitions import daily_partitions
+from ecom_assets.transforms.gold import build_dim_customer, build_fact_events
+
+
+@dg.asset(
+    key=["gold", "fact_events"],
+    ins={"silver": dg.AssetIn(["silver", "events"])},
+    group_name="gold",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": "event_date"},
+    io_manager_key="io_manager",
+    kinds={"delta", "polars"},
+)
+def fact_events(silver: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """Analytics-ready events: who, which session, which product and category, and the revenue of purchases."""
+    facts = build_fact_events(silver)
+    return dg.Output(
+        facts,
+        metadata=table_metadata(
+            facts,
+            revenue=float(facts["revenue"].sum()),
+            known_customer_share=float(facts["customer_id"].is_not_null().mean() or 0.0),
+        ),
+    )
+
+
+@dg.asset(
+    key=["gold", "dim_customer"],
+    ins={"facts": dg.AssetIn(["gold", "fact_events"])},
+    group_name="gold",
+    io_manager_key="io_manager",
+    kinds={"delta", "polars"},
+)
+def dim_customer(facts: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """One row per known customer: first and last seen, country, channel mix, lifetime orders and revenue."""
+    customers = build_dim_customer(facts)
+    return dg.Output(customers, metadata=table_metadata(customers))

@@ -1,0 +1,1 @@
+"""Jobs, schedules, sensors and the range runs behind ``ecom materialize``."""

@@ -1,0 +1,17 @@
+"""The one Dagster ``Definitions`` of the code location."""
+
+import dagster as dg
+
+from ecom_assets.assets import bronze, gold, silver
+from ecom_assets.automation.jobs import medallion_job
+from ecom_assets.automation.schedules import daily_medallion_schedule
+from ecom_assets.resources import build_resources
+
+all_assets = dg.load_assets_from_modules([bronze, silver, gold])
+
+defs = dg.Definitions(
+    assets=all_assets,
+    jobs=[medallion_job],
+    schedules=[daily_medallion_schedule],
+    resources=build_resources(),
+)

@@ -1,0 +1,23 @@
+"""Shared fixtures: a temporary lake and Dagster home for every test, never the user's."""
+
+import pytest
+
+from ecom_assets.resources.lake import Lake
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path, monkeypatch):
+    """No test touches ./.lake or ~/.dagster: each gets its own lake and DAGSTER_HOME."""
+    from ecom_assets.settings import get_settings
+
+    monkeypatch.setenv("ECOM_LAKE_URI", str(tmp_path / "lake"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def lake(tmp_path) -> Lake:
+    return Lake(str(tmp_path / "lake"))
