@@ -23,7 +23,11 @@ def only_reject(raw: str, arrival_date: dt.date = DAY) -> tuple[str, str]:
     [
         ('{"event_id": "x"', "invalid_json", None),
         ("[1, 2]", "not_an_object", None),
-        (line({k: v for k, v in event(1).items() if k != "session_id"}), "missing_required_field", "session_id"),
+        (
+            line({k: v for k, v in event(1).items() if k != "session_id"}),
+            "missing_required_field",
+            "session_id",
+        ),
         (line(event(1, anonymous_id=None)), "missing_required_field", "anonymous_id"),
         (line(event(1, session_id="")), "missing_required_field", "session_id"),
         (line(event(1, event_id="not-a-uuid")), "invalid_value", "event_id"),

@@ -19,7 +19,7 @@ from ecom_assets.transforms.bronze import read_landing_partition
     kinds={"delta", "polars"},
 )
 def bronze_events(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[pl.DataFrame]:
-    """Every landing-zone line exactly as it arrived, with arrival date, source file, line number and landing time."""
+    """Every landing-zone line exactly as it arrived, with arrival date, file, line and landing time."""
     store = lake.get_lake()
     bronze = pl.concat([read_landing_partition(store, day) for day in partition_dates(context)])
     files = bronze.select(pl.col("source_file").n_unique()).item()

@@ -19,7 +19,7 @@ from ecom_assets.transforms.gold import build_dim_customer, build_fact_events
     kinds={"delta", "polars"},
 )
 def fact_events(silver: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    """Analytics-ready events: who, which session, which product and category, and the revenue of purchases."""
+    """Analytics-ready events: who, which session, which product and category, and purchase revenue."""
     facts = build_fact_events(silver)
     return dg.Output(
         facts,

@@ -8,7 +8,9 @@ _DAGSTER_TYPES = {pl.String: "string", pl.Date: "date", pl.Float64: "float", pl.
 
 def column_schema(schema: pl.Schema) -> dg.TableSchema:
     return dg.TableSchema(
-        columns=[dg.TableColumn(name, _DAGSTER_TYPES.get(dtype, str(dtype))) for name, dtype in schema.items()]
+        columns=[
+            dg.TableColumn(name, _DAGSTER_TYPES.get(dtype, str(dtype))) for name, dtype in schema.items()
+        ]
     )
 
 
@@ -17,7 +19,9 @@ def markdown_table(frame: pl.DataFrame, max_rows: int = 10, max_width: int = 40)
         pl.col(name).cast(pl.String).str.slice(0, max_width) for name in frame.columns
     )
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-    rows = "".join("| " + " | ".join("" if v is None else str(v) for v in row) + " |\n" for row in shown.rows())
+    rows = "".join(
+        "| " + " | ".join("" if v is None else str(v) for v in row) + " |\n" for row in shown.rows()
+    )
     return dg.MetadataValue.md(header + rows)
 
 

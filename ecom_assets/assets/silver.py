@@ -1,4 +1,4 @@
-"""Silver: typed, deduplicated, session-aligned events by event date, and every rejected line with its reason."""
+"""Silver: typed, deduplicated, session-aligned events by event date, and each rejected line with a reason."""
 
 import dagster as dg
 import polars as pl
@@ -27,7 +27,7 @@ _SILVER = {
     **_SILVER,
 )
 def silver_events(context: dg.AssetExecutionContext, bronze: pl.DataFrame):
-    """Contract-typed events by UTC event date: deduplicated on event_id, customer back-filled across sessions.
+    """Contract-typed events by UTC event date, deduplicated on event_id, customer back-filled per session.
 
     Partition D reads the Bronze arrival dates D .. D+late window, so late events land on their true date.
     """
@@ -57,7 +57,7 @@ def silver_events(context: dg.AssetExecutionContext, bronze: pl.DataFrame):
     **_SILVER,
 )
 def silver_events_rejected(bronze: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason and detail."""
+    """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason."""
     rejected = parse_bronze(bronze, get_settings().late_window_days).rejected
     return dg.Output(
         rejected,

@@ -15,6 +15,7 @@ import dagster as dg
 
 from ecom_assets.automation.schedules import partition_range_tags
 from ecom_assets.partitions import LABEL_HORIZON_DAYS, daily_partitions
+from ecom_assets.resources import build_resources
 from ecom_assets.settings import get_settings
 
 
@@ -67,7 +68,20 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     event = failures[0]
     error = event.step_failure_data.error
     cause = error.cause.message if error and error.cause else (error.message if error else "")
-    return f"step {event.step_key} failed: {cause.strip().splitlines()[-1] if cause else 'see the Dagster UI'}"
+    return (
+        f"step {event.step_key} failed: {cause.strip().splitlines()[-1] if cause else 'see the Dagster UI'}"
+    )
+
+
+def _selection(text: str, graph) -> dg.AssetSelection:
+    try:
+        chosen = dg.AssetSelection.from_string(text)
+        matched = chosen.resolve(graph)
+    except (dg.DagsterError, ValueError) as error:
+        raise ValueError(f"--select {text!r}: {str(error).splitlines()[0]}") from None
+    if not matched:
+        raise ValueError(f"--select {text!r} matches no asset; try 'group:silver' or 'key:gold/fact_events'")
+    return chosen
 
 
 def materialize_range(
@@ -86,7 +100,7 @@ def materialize_range(
         )
     instance = instance or dagster_instance()
     graph = defs.resolve_asset_graph()
-    chosen = dg.AssetSelection.from_string(selection)
+    chosen = _selection(selection, graph)
     assets = list(defs.assets)
     results = []
     for step in plan(start, end):
@@ -97,12 +111,14 @@ def materialize_range(
             assets,
             selection=list(keys),
             instance=instance,
-            resources=defs.resources,
+            resources=build_resources(),
             tags={**partition_range_tags(step.start, step.end), "ecom/step": step.name},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             raise_on_error=False,
         )
         if not result.success:
-            raise RunFailedError(f"{step.name} ({step.start}..{step.end}), run {result.run_id}: {_failure_message(result)}")
+            raise RunFailedError(
+                f"{step.name} ({step.start}..{step.end}), run {result.run_id}: {_failure_message(result)}"
+            )
         results.append(result)
     return results

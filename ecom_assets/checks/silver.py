@@ -20,14 +20,20 @@ SILVER_EVENT_CHECKS = [
         ("event_ts_inside_partition", "Each event's UTC timestamp falls on its partition's date."),
         ("event_type_allowed", "Only the event types of the contract."),
         ("price_not_negative", "No negative unit price."),
-        ("reject_rate_below_threshold", "Rejected lines stay under the configured share of Bronze lines read."),
+        (
+            "reject_rate_below_threshold",
+            "Rejected lines stay under the configured share of Bronze lines read.",
+        ),
     ]
 ]
 
 
 def _result(name: str, failures: int, **metadata) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        check_name=name, asset_key=SILVER_EVENTS, passed=failures == 0, metadata={"failures": failures, **metadata}
+        check_name=name,
+        asset_key=SILVER_EVENTS,
+        passed=failures == 0,
+        metadata={"failures": failures, **metadata},
     )
 
 
@@ -38,7 +44,9 @@ def evaluate_silver_checks(
     yield _result("event_id_unique", events.height - events["event_id"].n_unique())
     nulls = events.select(pl.col(_KEYS).null_count()).row(0, named=True)
     yield _result("keys_not_null", sum(nulls.values()), null_counts=dg.MetadataValue.json(nulls))
-    outside = (pl.col("event_ts").dt.date() != pl.col("event_date")) | ~pl.col("event_date").is_in(event_dates)
+    outside = (pl.col("event_ts").dt.date() != pl.col("event_date")) | ~pl.col("event_date").is_in(
+        event_dates
+    )
     yield _result("event_ts_inside_partition", events.filter(outside).height)
     yield _result("event_type_allowed", events.filter(~pl.col("event_type").is_in(EVENT_TYPES)).height)
     yield _result("price_not_negative", events.filter(pl.col("price") < 0).height)

@@ -9,7 +9,9 @@ from ecom_assets.events.schema import BRONZE_SCHEMA
 from ecom_assets.resources.lake import Lake
 
 
-def bronze_lines(lines: list[str], arrival_date: dt.date, source_file: str, landed_at: dt.datetime) -> pl.DataFrame:
+def bronze_lines(
+    lines: list[str], arrival_date: dt.date, source_file: str, landed_at: dt.datetime
+) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "raw": lines,

@@ -26,12 +26,16 @@ FACT_COLUMNS = (
 
 def build_fact_events(silver: pl.DataFrame) -> pl.DataFrame:
     """One row per Silver event with revenue made explicit; lineage and schema columns stay in Silver."""
-    revenue = pl.when(pl.col("event_type") == "purchase").then(pl.col("price") * pl.col("quantity")).otherwise(0.0)
+    revenue = (
+        pl.when(pl.col("event_type") == "purchase").then(pl.col("price") * pl.col("quantity")).otherwise(0.0)
+    )
     return silver.with_columns(revenue=revenue.cast(pl.Float64)).select(FACT_COLUMNS)
 
 
 def _share(event_channel: str) -> pl.Expr:
-    return (pl.col("channel") == event_channel).sum() / pl.col("channel").is_not_null().sum().clip(lower_bound=1)
+    return (pl.col("channel") == event_channel).sum() / pl.col("channel").is_not_null().sum().clip(
+        lower_bound=1
+    )
 
 
 def build_dim_customer(facts: pl.DataFrame) -> pl.DataFrame:

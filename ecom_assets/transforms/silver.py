@@ -29,7 +29,11 @@ def _rule_violations(late_window_days: int) -> list[tuple[pl.Expr, str, str]]:
         (~pl.col("currency").str.contains("^[A-Z]{3}$"), "invalid_value", "currency"),
         (product_event & pl.col("product_id").is_null(), "missing_required_field", "product_id"),
         (product_event & pl.col("price").is_null(), "missing_required_field", "price"),
-        ((pl.col("event_type") == "purchase") & pl.col("order_id").is_null(), "missing_required_field", "order_id"),
+        (
+            (pl.col("event_type") == "purchase") & pl.col("order_id").is_null(),
+            "missing_required_field",
+            "order_id",
+        ),
         (pl.col("event_date") > pl.col("arrival_date"), "event_after_arrival", "event_ts"),
         (pl.col("event_date") < earliest, "late_beyond_window", "event_ts"),
     ]
@@ -59,7 +63,9 @@ def parse_bronze(bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
     decoded = pl.DataFrame(rows, schema=DECODED_SCHEMA, orient="row")
     typed = _typed(pl.concat([decoded, lineage[indices]], how="horizontal"))
     rules = _rule_violations(late_window_days)
-    reason = pl.coalesce(*[pl.when(violated.fill_null(False)).then(pl.lit(name)) for violated, name, _ in rules])
+    reason = pl.coalesce(
+        *[pl.when(violated.fill_null(False)).then(pl.lit(name)) for violated, name, _ in rules]
+    )
     detail = pl.coalesce(*[pl.when(violated.fill_null(False)).then(pl.lit(d)) for violated, _, d in rules])
     typed = typed.with_columns(reason=reason, reason_detail=detail)
     failed_indices = [index for index, _, _ in failures]
@@ -71,7 +77,9 @@ def parse_bronze(bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
                     "reason_detail": [detail for _, _, detail in failures],
                 },
                 schema={"reason": pl.String, "reason_detail": pl.String},
-            ).with_columns(event_id=pl.lit(None, pl.String), _index=pl.Series(failed_indices, dtype=pl.Int64)),
+            ).with_columns(
+                event_id=pl.lit(None, pl.String), _index=pl.Series(failed_indices, dtype=pl.Int64)
+            ),
             typed.filter(pl.col("reason").is_not_null())
             .select("reason", "reason_detail", "event_id")
             .with_columns(_index=pl.Series(indices, dtype=pl.Int64).filter(typed["reason"].is_not_null())),

@@ -24,7 +24,14 @@ class ContractEvent(msgspec.Struct):
 
     event_id: NonEmpty
     event_type: Literal[
-        "page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login"
+        "page_view",
+        "product_view",
+        "search",
+        "add_to_cart",
+        "remove_from_cart",
+        "begin_checkout",
+        "purchase",
+        "login",
     ]
     event_ts: NonEmpty
     session_id: NonEmpty
