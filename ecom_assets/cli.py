@@ -8,6 +8,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from rich.console import Console
+
 from ecom_assets.automation.backfill import RunFailedError
 from ecom_assets.resources.lake import Lake, TableNotFoundError
 
@@ -32,6 +34,14 @@ def positive_int(text: str) -> int:
 def run_simulate(args: argparse.Namespace) -> None:
     from ecom_assets.events.simulator import simulate
 
+    if args.to == "eventhubs":
+        from ecom_assets.events.eventhubs import send_simulated
+
+        sent = send_simulated(
+            args.start, args.days, args.customers, args.seed, args.drift_from, sys.stderr.isatty()
+        )
+        print(f"sent {sent:,} events to Event Hubs")
+        return
     summary = simulate(
         Lake.from_settings(),
         start=args.start,
@@ -39,8 +49,16 @@ def run_simulate(args: argparse.Namespace) -> None:
         customers=args.customers,
         seed=args.seed,
         drift_from=args.drift_from,
+        progress=sys.stderr.isatty(),
     )
     print(summary)
+
+
+def run_ingest(args: argparse.Namespace) -> None:
+    from ecom_assets.events.eventhubs import ingest
+
+    counts = ingest(Lake.from_settings(), seconds=args.seconds)
+    print(f"landed {counts.events:,} events in {counts.files:,} files, {counts.checkpoints:,} checkpoints")
 
 
 def run_import_rees46(args: argparse.Namespace) -> None:
@@ -57,7 +75,26 @@ def run_materialize(args: argparse.Namespace) -> None:
 
     if args.end < args.start:
         raise CliError(f"--end {args.end} is before --start {args.start}")
-    materialize_range(args.start, args.end, selection=args.select)
+    materialize_range(args.start, args.end, selection=args.select, console=Console(stderr=True))
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return int(text)
+
+
+def run_serve(args: argparse.Namespace) -> None:
+    from serving.app import run
+
+    run(host=args.host, port=args.port, workers=args.workers)
+
+
+def run_score_batch(args: argparse.Namespace) -> None:
+    from ecom_assets.ml.scoring import export_batch_scores
+
+    rows = export_batch_scores(Lake.from_settings(), args.date, args.out)
+    print(f"scored {rows:,} customers as of {args.date} into {args.out}")
 
 
 def run_demo(args: argparse.Namespace) -> None:
@@ -66,17 +103,30 @@ def run_demo(args: argparse.Namespace) -> None:
     demo()
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors in one line (``ecom materialize: error: ...``), without the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecom", description="E-commerce purchase propensity platform")
+    parser = OneLineParser(prog="ecom", description="E-commerce purchase propensity platform")
     commands = parser.add_subparsers(dest="command", required=True)
 
     simulate = commands.add_parser("simulate", help="write realistic synthetic events into the landing zone")
     simulate.add_argument("--start", type=iso_date, required=True)
-    simulate.add_argument("--days", type=positive_int, required=True)
-    simulate.add_argument("--customers", type=positive_int, default=1000)
+    # simulate() checks the counts, so a bad one is reported in one line like every other input error
+    simulate.add_argument("--days", type=int, required=True)
+    simulate.add_argument("--customers", type=int, default=1000)
     simulate.add_argument("--seed", type=int, default=7)
     simulate.add_argument("--drift-from", type=iso_date, default=None, help="change behaviour from this date")
+    simulate.add_argument("--to", choices=("landing", "eventhubs"), default="landing", help="where events go")
     simulate.set_defaults(handler=run_simulate)
+
+    ingest = commands.add_parser("ingest", help="land the events of an Event Hub in the lake, until stopped")
+    ingest.add_argument("--seconds", type=positive_int, default=None, help="stop after this many seconds")
+    ingest.set_defaults(handler=run_ingest)
 
     rees46 = commands.add_parser("import-rees46", help="convert REES46 CSV files into landing events")
     rees46.add_argument("files", nargs="+", type=Path, metavar="FILE.csv[.gz]")
@@ -87,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     materialize.add_argument("--end", type=iso_date, required=True)
     materialize.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'group:silver'")
     materialize.set_defaults(handler=run_materialize)
+
+    serve = commands.add_parser("serve", help="start the scoring service (FastAPI on uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept outside connections")
+    serve.add_argument("--port", type=port_number, default=8000)
+    serve.add_argument("--workers", type=positive_int, default=1, help="processes, each loading the model")
+    serve.set_defaults(handler=run_serve)
+
+    score_batch = commands.add_parser("score-batch", help="export the champion's scores of one as-of date")
+    score_batch.add_argument("--date", type=iso_date, required=True, help="as-of date of the features")
+    score_batch.add_argument("--out", type=Path, required=True, metavar="FILE.csv|FILE.parquet")
+    score_batch.set_defaults(handler=run_score_batch)
 
     demo = commands.add_parser("demo", help="the whole loop on the embedded default")
     demo.set_defaults(handler=run_demo)

@@ -14,11 +14,19 @@ def test_definitions_load_with_every_contract_asset():
 
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys >= {"bronze/events", "silver/events", "silver/events_rejected", "gold/fact_events", "gold/dim_customer"}
+    assert keys >= {
+        "bronze/events",
+        "silver/events",
+        "silver/events_rejected",
+        "gold/fact_events",
+        "gold/dim_customer",
+    }
 
 
 def test_daily_schedule_reprocesses_the_late_window_up_to_yesterday():
-    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 10, 10, 1, 30, tzinfo=dt.UTC))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 10, 10, 1, 30, tzinfo=dt.UTC)
+    )
     request = daily_medallion_schedule(context)
     assert request.tags["dagster/asset_partition_range_start"] == "2026-10-06"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-10-09"
@@ -30,7 +38,10 @@ def test_daily_schedule_reprocesses_the_late_window_up_to_yesterday():
     [
         (["materialize", "--start", "2026-13-01", "--end", "2026-10-02"], "is not a date"),
         (["materialize", "--start", "2026-10-05", "--end", "2026-10-02"], "is before --start"),
-        (["materialize", "--start", "1999-01-01", "--end", "1999-01-02"], "must lie within the daily partitions"),
+        (
+            ["materialize", "--start", "1999-01-01", "--end", "1999-01-02"],
+            "must lie within the daily partitions",
+        ),
         (["materialize", "--start", "2026-10-01", "--end", "2026-10-01", "--select", "key:nope/x"], "nope/x"),
     ],
 )
@@ -40,4 +51,4 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
     assert message in error
-    assert len(error.splitlines()) == 1 or error.startswith("usage:")
+    assert len(error.splitlines()) == 1

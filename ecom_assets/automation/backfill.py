@@ -1,17 +1,18 @@
 """``ecom materialize``: the asset graph over a range of days, as a few range runs in the Dagster instance.
 
-Each step is one run over one partition range, in dependency order: Bronze also takes the late-arrival
-days after the range (their files hold late events of the range); labels stop seven days before the
-end, since their look-ahead must exist.
+Each step is one run over one partition range, in dependency order: Bronze and the rejected lines (both
+by arrival date) also take the late-arrival days after the range, whose files hold late events of the
+range; labels stop seven days before the end, since their look-ahead must exist.
 """
 
 import datetime as dt
 import os
-import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from rich.console import Console
 
 from ecom_assets.automation.schedules import partition_range_tags
 from ecom_assets.partitions import LABEL_HORIZON_DAYS, daily_partitions
@@ -37,11 +38,12 @@ def _last_partition() -> dt.date:
 
 def plan(start: dt.date, end: dt.date) -> list[Step]:
     late = dt.timedelta(days=get_settings().late_window_days)
-    bronze = dg.AssetSelection.groups("bronze")
+    # Rejected lines are kept by arrival date, so they follow Bronze over the same days.
+    bronze = dg.AssetSelection.groups("bronze") | dg.AssetSelection.assets(["silver", "events_rejected"])
     labels = dg.AssetSelection.assets(["gold", "label_purchase_next_7d"])
     ml = dg.AssetSelection.groups("ml", "monitoring")
     return [
-        Step("bronze", bronze, start, min(end + late, _last_partition())),
+        Step("bronze and rejects", bronze, start, min(end + late, _last_partition())),
         Step("silver and gold", dg.AssetSelection.all() - bronze - labels - ml, start, end),
         Step("labels", labels, start, end - dt.timedelta(days=LABEL_HORIZON_DAYS)),
         Step("model and monitoring", ml, start, end),
@@ -51,13 +53,14 @@ def plan(start: dt.date, end: dt.date) -> list[Step]:
 def dagster_instance() -> dg.DagsterInstance:
     """The instance at ``DAGSTER_HOME`` (``./.dagster_home`` when unset), so runs show in ``dagster dev``.
 
-    A new home gets the project's ``dagster.yaml`` (SQLite storage, telemetry off) when run from the project.
+    A new home gets the project's ``dagster.yaml`` (SQLite storage, telemetry off).
     """
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    project_config = Path("dagster.yaml")
-    if not (home / "dagster.yaml").exists() and project_config.exists():
-        shutil.copyfile(project_config, home / "dagster.yaml")
+    if not (home / "dagster.yaml").exists():
+        project_config = Path(__file__).resolve().parents[2] / "dagster.yaml"
+        config = project_config.read_text() if project_config.exists() else "telemetry:\n  enabled: false\n"
+        (home / "dagster.yaml").write_text(config)
     return dg.DagsterInstance.get()
 
 
@@ -90,7 +93,9 @@ def materialize_range(
     selection: str = "*",
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
+    console: Console | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
+    """Run the plan's steps in order in the instance; each step is one range run visible in the UI."""
     from ecom_assets.definitions import defs
 
     if start < dt.date.fromisoformat(daily_partitions.get_first_partition_key()) or end > _last_partition():
@@ -107,18 +112,25 @@ def materialize_range(
         keys = (step.selection & chosen).resolve(graph, allow_missing=True)
         if not keys or step.end < step.start:
             continue
-        result = dg.materialize(
-            assets,
-            selection=list(keys),
-            instance=instance,
-            resources=build_resources(),
-            tags={**partition_range_tags(step.start, step.end), "ecom/step": step.name},
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            raise_on_error=False,
-        )
+        began = time.perf_counter()
+        with Console(quiet=console is None).status(f"{step.name}: {step.start} .. {step.end}"):
+            result = dg.materialize(
+                assets,
+                selection=list(keys),
+                instance=instance,
+                resources=build_resources(),
+                tags={**partition_range_tags(step.start, step.end), "ecom/step": step.name},
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                raise_on_error=False,
+            )
         if not result.success:
             raise RunFailedError(
                 f"{step.name} ({step.start}..{step.end}), run {result.run_id}: {_failure_message(result)}"
+            )
+        if console is not None:
+            console.print(
+                f"[green]✓[/] {step.name} {step.start} .. {step.end}: run {result.run_id[:8]}, "
+                f"{len(keys)} assets, {time.perf_counter() - began:.1f} s"
             )
         results.append(result)
     return results
