@@ -27,6 +27,7 @@ class PropensityModelConfig(dg.Config):
     last_as_of_date: str | None = Field(
         None, description="Latest as-of date to use (YYYY-MM-DD); default all"
     )
+    threads: int = Field(1, ge=1, description="CPU threads for training (more only pays on large data sets)")
 
 
 def _training_dates(lake, config: PropensityModelConfig) -> list[dt.date]:
@@ -54,7 +55,7 @@ def propensity_model(
     store = lake.get_lake()
     dates = _training_dates(store, config)
     dataset = load_training_set(store, dates)
-    result = train(dataset, config.estimator)
+    result = train(dataset, config.estimator, config.threads)
     manifest = ModelRegistry(store).register(
         result.pipeline,
         training_window=result.split.window("train"),

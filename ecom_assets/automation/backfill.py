@@ -24,8 +24,10 @@ from ecom_assets.settings import get_settings
 class Step:
     name: str
     selection: dg.AssetSelection
-    start: dt.date
-    end: dt.date
+    start: dt.date | None = None  # None: the step's assets are not partitioned
+    end: dt.date | None = None
+    # A rejected candidate model is an outcome, not a breakdown: scoring goes on with the champion.
+    stops_the_plan: bool = True
 
 
 class RunFailedError(RuntimeError):
@@ -41,12 +43,14 @@ def plan(start: dt.date, end: dt.date) -> list[Step]:
     # Rejected lines are kept by arrival date, so they follow Bronze over the same days.
     bronze = dg.AssetSelection.groups("bronze") | dg.AssetSelection.assets(["silver", "events_rejected"])
     labels = dg.AssetSelection.assets(["gold", "label_purchase_next_7d"])
-    ml = dg.AssetSelection.groups("ml", "monitoring")
+    model = dg.AssetSelection.assets(["ml", "propensity_model"])
+    scores = dg.AssetSelection.groups("ml", "monitoring") - model
     return [
         Step("bronze and rejects", bronze, start, min(end + late, _last_partition())),
-        Step("silver and gold", dg.AssetSelection.all() - bronze - labels - ml, start, end),
+        Step("silver and gold", dg.AssetSelection.all() - bronze - labels - model - scores, start, end),
         Step("labels", labels, start, end - dt.timedelta(days=LABEL_HORIZON_DAYS)),
-        Step("model and monitoring", ml, start, end),
+        Step("model and promotion gate", model, stops_the_plan=False),
+        Step("scores and monitoring", scores, start, end),
     ]
 
 
@@ -106,31 +110,38 @@ def materialize_range(
     instance = instance or dagster_instance()
     graph = defs.resolve_asset_graph()
     chosen = _selection(selection, graph)
-    assets = list(defs.assets)
-    results = []
+    assets = [*defs.assets, *(defs.asset_checks or [])]
+    results, failures = [], []
     for step in plan(start, end):
         keys = (step.selection & chosen).resolve(graph, allow_missing=True)
-        if not keys or step.end < step.start:
+        partitioned = step.start is not None
+        if not keys or (partitioned and step.end < step.start):
             continue
+        span = f"{step.start} .. {step.end}" if partitioned else "latest"
+        tags = partition_range_tags(step.start, step.end) if partitioned else {}
         began = time.perf_counter()
-        with Console(quiet=console is None).status(f"{step.name}: {step.start} .. {step.end}"):
+        with Console(quiet=console is None).status(f"{step.name}: {span}"):
             result = dg.materialize(
                 assets,
                 selection=list(keys),
                 instance=instance,
                 resources=build_resources(),
-                tags={**partition_range_tags(step.start, step.end), "ecom/step": step.name},
+                tags={**tags, "ecom/step": step.name},
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
                 raise_on_error=False,
             )
+        results.append(result)
         if not result.success:
-            raise RunFailedError(
-                f"{step.name} ({step.start}..{step.end}), run {result.run_id}: {_failure_message(result)}"
-            )
-        if console is not None:
+            failures.append(f"{step.name} ({span}), run {result.run_id}: {_failure_message(result)}")
+            if console is not None:
+                console.print(f"[red]✗[/] {failures[-1]}")
+            if step.stops_the_plan:
+                break
+        elif console is not None:
             console.print(
-                f"[green]✓[/] {step.name} {step.start} .. {step.end}: run {result.run_id[:8]}, "
+                f"[green]✓[/] {step.name} {span}: run {result.run_id[:8]}, "
                 f"{len(keys)} assets, {time.perf_counter() - began:.1f} s"
             )
-        results.append(result)
+    if failures:
+        raise RunFailedError("; ".join(failures))
     return results
