@@ -18,7 +18,8 @@ import polars as pl
 from deltalake import DeltaTable, write_deltalake
 from pydantic import Field
 
-from ecom_assets.settings import get_settings
+from ecom_assets.resources.azure import BlobLocation, blob_filesystem, delta_storage_options, is_azure_uri
+from ecom_assets.settings import AzureSettings, get_settings
 
 
 class TableNotFoundError(LookupError):
@@ -29,6 +30,11 @@ class Lake:
     def __init__(self, uri: str, storage_options: dict[str, str] | None = None):
         self.is_local = "://" not in uri or uri.startswith("file://")
         self.uri = str(Path(uri.removeprefix("file://")).resolve()) if self.is_local else uri.rstrip("/")
+        # Azure: the location, and credentials from the environment (AzureSettings), read once here.
+        self.azure = BlobLocation.parse(self.uri) if is_azure_uri(self.uri) else None
+        self.azure_settings = AzureSettings() if self.azure else None
+        if self.azure and storage_options is None:
+            storage_options = delta_storage_options(self.azure, self.azure_settings)
         self.storage_options = storage_options or {}
 
     @classmethod
@@ -89,10 +95,27 @@ class Lake:
                 options["predicate"] = f"{partition_column} IN ({literals})"
         write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
 
+    def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:
+        """Add rows in one Delta commit, creating the table if needed: for logs, which are never re-run."""
+        partition_by = [partition_column] if partition_column else None
+        write_deltalake(
+            self.table_uri(key),
+            frame.to_arrow(),
+            mode="append",
+            partition_by=partition_by,
+            storage_options=self.storage_options or None,
+        )
+
+    def table_version(self, key: str) -> int:
+        """The table's latest Delta version: it changes with every commit, so readers can poll it cheaply."""
+        return DeltaTable(self.table_uri(key), storage_options=self.storage_options or None).version()
+
     # -- plain files --------------------------------------------------------------------------
 
     @cached_property
     def fs(self) -> fsspec.AbstractFileSystem:
+        if self.azure:
+            return blob_filesystem(self.azure, self.azure_settings)
         protocol = "file" if self.is_local else self.uri.split("://", 1)[0]
         return fsspec.filesystem(protocol, **self.storage_options)
 
@@ -130,7 +153,9 @@ class Lake:
 class LakeResource(dg.ConfigurableResource):
     """The lake as a Dagster resource; defaults to ``ECOM_LAKE_URI``."""
 
-    uri: str = Field(default_factory=lambda: get_settings().lake_uri, description="Lake root: path or abfss:// URI")
+    uri: str = Field(
+        default_factory=lambda: get_settings().lake_uri, description="Lake root: path or abfss:// URI"
+    )
 
     def get_lake(self) -> Lake:
         return Lake(self.uri)
