@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ecom_assets.events.schema import EVENT_TYPES
 from ecom_assets.transforms.features import FEATURE_NAMES, build_customer_daily_features, no_activity_features
 from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
 from ecom_assets_tests.fact_events_factory import event, fact_events
@@ -108,15 +109,7 @@ def test_label_looks_only_at_the_next_seven_days():
 
 
 def _random_events(rng: np.random.Generator, n: int, first: int, last: int) -> list[dict]:
-    types = [
-        "page_view",
-        "product_view",
-        "search",
-        "add_to_cart",
-        "remove_from_cart",
-        "begin_checkout",
-        "purchase",
-    ]
+    types = [event_type for event_type in EVENT_TYPES if event_type != "login"]
     return [
         event(
             f"c{rng.integers(8)}",

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 import msgspec
 import polars as pl
 
+from ecom_assets.events.schema import EVENT_TYPES
+
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
@@ -23,16 +25,7 @@ class ContractEvent(msgspec.Struct):
     """Section 1 of the contract as types; unknown extra fields are ignored (Bronze keeps them)."""
 
     event_id: NonEmpty
-    event_type: Literal[
-        "page_view",
-        "product_view",
-        "search",
-        "add_to_cart",
-        "remove_from_cart",
-        "begin_checkout",
-        "purchase",
-        "login",
-    ]
+    event_type: Literal[EVENT_TYPES]  # a tuple subscript is the Literal of its members
     event_ts: NonEmpty
     session_id: NonEmpty
     anonymous_id: NonEmpty
