@@ -9,15 +9,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class EcomSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ECOM_", extra="ignore")
 
-    lake_uri: str = Field("./.lake", description="Local path or abfss://<container>@<account>.dfs.core.windows.net/<prefix>")
-    partitions_start: str = Field("2019-10-01", description="First daily partition (REES46 sample starts here)")
-    late_window_days: int = Field(3, ge=0, description="How many arrival days after its event date an event may land")
-    max_reject_rate: float = Field(0.05, ge=0, le=1, description="Reject-rate ceiling for the data-quality check")
-
+    lake_uri: str = Field(
+        "./.lake", description="Local path or abfss://<container>@<account>.dfs.core.windows.net/<prefix>"
+    )
+    partitions_start: str = Field(
+        "2019-10-01", description="First daily partition (REES46 sample starts here)"
+    )
+    late_window_days: int = Field(
+        3, ge=0, description="How many arrival days after its event date an event may land"
+    )
+    max_reject_rate: float = Field(
+        0.05, ge=0, le=1, description="Reject-rate ceiling for the data-quality check"
+    )
+    psi_warn: float = Field(0.1, ge=0, description="PSI at or above this marks a feature or score 'warn'")
+    psi_alert: float = Field(0.2, ge=0, description="PSI at or above this is an 'alert': the model retrains")
+    retrain_cooldown_hours: float = Field(
+        24.0, ge=0, description="After a drift-triggered retraining, further alerts wait this long"
+    )
 
 
 class AzureSettings(BaseSettings):
-    """Credentials for an ``abfss://`` lake from the standard Azure variables, never from code or dagster.yaml.
+    """Credentials for an ``abfss://`` lake, from the standard Azure variables (never code or dagster.yaml).
 
     With neither an account key nor a SAS token, storage signs in with Microsoft Entra ID: a service
     principal (``AZURE_CLIENT_ID``, ``AZURE_TENANT_ID``, ``AZURE_CLIENT_SECRET``), workload identity

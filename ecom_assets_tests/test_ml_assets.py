@@ -37,16 +37,24 @@ def pipeline(tmp_path_factory):
     lake.write_table("gold/fact_events", events, "event_date", sorted(set(events["event_date"])))
     instance = dg.DagsterInstance.ephemeral()
 
-    def run(selection: str, dates: tuple[dt.date, dt.date] | None = None) -> dg.ExecuteInProcessResult:
+    def run(
+        selection: str, dates: tuple[dt.date, dt.date] | None = None, config=None
+    ) -> dg.ExecuteInProcessResult:
         tags = partition_range_tags(*dates) if dates else None
         return dg.materialize(
-            ASSETS, selection=selection, instance=instance, resources=build_resources(uri), tags=tags
+            ASSETS,
+            selection=selection,
+            instance=instance,
+            resources=build_resources(uri),
+            tags=tags,
+            run_config={"ops": {"ml__propensity_model": {"config": config}}} if config else None,
         )
 
     results = {
         "features": run('key:"gold/customer_daily_features"', (START, LAST_EVENT_DATE)),
         "labels": run('key:"gold/label_purchase_next_7d"', (START, LAST_LABEL_DATE)),
-        "model": run('key:"ml/propensity_model"'),
+        # 40 days of history: a week of warm-up leaves enough dates for a time split
+        "model": run('key:"ml/propensity_model"', config={"min_history_days": 7}),
         "scores": run('key:"ml/batch_scores"', SCORED),
     }
     return lake, events, results
@@ -80,6 +88,8 @@ def test_model_is_registered_gated_and_promoted(pipeline):
     lake, _, results = pipeline
     metadata = _metadata(results["model"])
     assert metadata["split"] == "time"
+    first_trained = dt.date.fromisoformat(metadata["training_window"].split(" .. ")[0])
+    assert first_trained >= START + dt.timedelta(days=7), "warm-up dates must not be trained on"
     assert metadata["roc_auc"] > metadata["baseline_roc_auc"]
     assert "| decile |" in metadata["calibration_and_lift"]
     (check,) = results["model"].get_asset_check_evaluations()

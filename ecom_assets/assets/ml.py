@@ -12,7 +12,7 @@ from ecom_assets.ml.metrics import markdown_table
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.scoring import champion, score_features
 from ecom_assets.ml.train import train
-from ecom_assets.partitions import daily_partitions
+from ecom_assets.partitions import FEATURE_LOOKBACK_DAYS, daily_partitions
 from ecom_assets.resources.lake import LakeResource
 from ecom_assets.transforms.features import FEATURE_NAMES
 
@@ -28,15 +28,25 @@ class PropensityModelConfig(dg.Config):
         None, description="Latest as-of date to use (YYYY-MM-DD); default all"
     )
     threads: int = Field(1, ge=1, description="CPU threads for training (more only pays on large data sets)")
+    min_history_days: int = Field(
+        FEATURE_LOOKBACK_DAYS - 1,
+        ge=0,
+        description="Skip as-of dates this close to the first event: their look-back is not full yet",
+    )
 
 
 def _training_dates(lake, config: PropensityModelConfig) -> list[dt.date]:
+    """The latest labelled as-of dates whose features saw a full look-back (warm-up days would teach the
+    model, and the drift reference, what a young lake looks like rather than what customers do)."""
     last = dt.date.fromisoformat(config.last_as_of_date) if config.last_as_of_date else None
-    dates = labelled_dates(lake, last)[-config.training_dates :]
+    first_event = lake.scan_table("gold/fact_events").select(pl.col("event_date").min()).collect().item()
+    warm = first_event + dt.timedelta(days=config.min_history_days)
+    dates = [day for day in labelled_dates(lake, last) if day >= warm][-config.training_dates :]
     if len(dates) < 2:
         raise ValueError(
-            f"only {len(dates)} as-of dates have complete labels: materialise gold/label_purchase_next_7d "
-            "for more days (events must exist 7 days past each as-of date)"
+            f"only {len(dates)} as-of dates from {warm} on have complete labels: materialise "
+            "gold/label_purchase_next_7d for more days (events must exist 7 days past each as-of date), "
+            "or lower min_history_days"
         )
     return dates
 

@@ -4,13 +4,11 @@ import dagster as dg
 
 from ecom_assets.partitions import daily_partitions
 
-medallion_selection = dg.AssetSelection.groups("bronze", "silver", "gold") - dg.AssetSelection.assets(
-    ["gold", "dim_customer"]
-)
-
+# Labels wait for their seven-day look-ahead: label_job runs them for D-7 once D has landed.
 medallion_job = dg.define_asset_job(
     "medallion_job",
-    selection=medallion_selection | dg.AssetSelection.assets(["gold", "dim_customer"]),
+    selection=dg.AssetSelection.groups("bronze", "silver", "gold")
+    - dg.AssetSelection.assets(["gold", "label_purchase_next_7d"]),
     partitions_def=daily_partitions,
     description="Landing → Bronze → Silver → Gold for a range of days (late arrivals re-processed).",
 )

@@ -1,0 +1,115 @@
+"""Monitoring: daily drift of the features and predictions against the champion, and evidently's HTML view."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from ecom_assets.assets.metadata import markdown_table, table_metadata
+from ecom_assets.assets.ml import PROPENSITY_MODEL
+from ecom_assets.ml.drift import DriftReference, NoChampionError, drift_of_day
+from ecom_assets.ml.evidently_report import drift_report_html
+from ecom_assets.ml.psi import DEFAULT_BINS, PsiThresholds, worst_status
+from ecom_assets.ml.registry import ModelRegistry
+from ecom_assets.partitions import daily_partitions
+from ecom_assets.resources.lake import Lake, LakeResource
+from ecom_assets.settings import get_settings
+
+DRIFT_REPORT = dg.AssetKey(["monitoring", "drift_report"])
+PREDICTION_LOG = "monitoring/prediction_log"
+PSI_TABLE_ROWS = 60
+SHOWN_COLUMNS = ["kind", "name", "psi", "status"]
+
+
+class DriftReportConfig(dg.Config):
+    psi_warn: float | None = Field(None, description="PSI 'warn' threshold; default ECOM_PSI_WARN (0.1)")
+    psi_alert: float | None = Field(None, description="PSI 'alert' threshold; default ECOM_PSI_ALERT (0.2)")
+    bins: int = Field(DEFAULT_BINS, ge=2, description="Quantile bins of the reference")
+
+    def thresholds(self) -> PsiThresholds:
+        settings = get_settings()
+        return PsiThresholds(
+            warn=settings.psi_warn if self.psi_warn is None else self.psi_warn,
+            alert=settings.psi_alert if self.psi_alert is None else self.psi_alert,
+        )
+
+
+def report_path(as_of: dt.date) -> str:
+    """Lake-relative path of evidently's HTML page for one as-of date."""
+    return f"monitoring/reports/drift_{as_of.isoformat()}.html"
+
+
+def _online_scores(lake: Lake, dates: list[dt.date]) -> pl.DataFrame | None:
+    """The scoring service's log of those days, when the service has logged anything yet."""
+    return lake.read_table(PREDICTION_LOG, "log_date", dates) if lake.table_exists(PREDICTION_LOG) else None
+
+
+def _drift_metadata(lake: Lake, drift: pl.DataFrame, model_version: str) -> dict:
+    by_date = drift.group_by("as_of_date").agg(pl.col("status")).sort("as_of_date")
+    status_by_date = {day.isoformat(): worst_status(statuses) for day, statuses in by_date.iter_rows()}
+    last = max(drift["as_of_date"])
+    shown = drift.sort("psi", descending=True).with_columns(pl.col("psi").round(4))
+    columns = SHOWN_COLUMNS if len(status_by_date) == 1 else ["as_of_date", *SHOWN_COLUMNS]
+    return table_metadata(
+        drift,
+        status=worst_status(status_by_date.values()),
+        status_by_date=dg.MetadataValue.json(status_by_date),
+        max_psi=dg.MetadataValue.float(float(drift["psi"].max())),
+        alerts=", ".join(drift.filter(pl.col("status") == "alert")["name"].unique(maintain_order=True))
+        or "none",
+        psi_table=markdown_table(shown.select(columns), max_rows=PSI_TABLE_ROWS),
+        report_html=dg.MetadataValue.path(f"{lake.uri}/{report_path(last)}"),
+        model_version=model_version,
+    )
+
+
+@dg.asset(
+    key=DRIFT_REPORT,
+    ins={
+        "features": dg.AssetIn(["gold", "customer_daily_features"]),
+        "batch_scores": dg.AssetIn(["ml", "batch_scores"]),
+    },
+    deps=[PROPENSITY_MODEL],
+    group_name="monitoring",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": "as_of_date"},
+    io_manager_key="io_manager",
+    kinds={"delta", "polars"},
+)
+def drift_report(
+    context: dg.AssetExecutionContext,
+    config: DriftReportConfig,
+    features: pl.DataFrame,
+    batch_scores: pl.DataFrame,
+    lake: LakeResource,
+) -> dg.Output[pl.DataFrame]:
+    """PSI of every model feature and of the batch and online scores of D against the champion's own
+    reference, with status ok / warn / alert and evidently's HTML report in the lake (for the last day of
+    a ranged run)."""
+    store = lake.get_lake()
+    try:
+        reference = DriftReference.of_champion(ModelRegistry(store), config.bins)
+    except NoChampionError as error:
+        raise dg.Failure(str(error)) from None
+    thresholds = config.thresholds()
+    dates = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    online = _online_scores(store, dates)
+    drift = pl.concat(
+        drift_of_day(
+            reference,
+            as_of,
+            features.filter(pl.col("as_of_date") == as_of),
+            batch_scores.filter(pl.col("as_of_date") == as_of),
+            None if online is None else online.filter(pl.col("log_date") == as_of),
+            thresholds,
+        )
+        for as_of in dates
+    )
+    # The HTML page takes seconds per day, so a backfill draws only its last day; daily runs draw every day.
+    last = dates[-1]
+    html = drift_report_html(reference.features, features.filter(pl.col("as_of_date") == last), thresholds)
+    store.write_bytes(report_path(last), html)
+    context.log.info(f"drift against champion {reference.model_version}: max PSI {drift['psi'].max():.3f}")
+    return dg.Output(drift, metadata=_drift_metadata(store, drift, reference.model_version))
