@@ -4,7 +4,8 @@ import dagster as dg
 import polars as pl
 
 from ecom_assets.assets.metadata import table_metadata
-from ecom_assets.partitions import daily_partitions, partition_dates
+from ecom_assets.assets.tables import daily_table
+from ecom_assets.partitions import partition_dates
 from ecom_assets.resources.lake import LakeResource
 from ecom_assets.transforms.bronze import read_landing_partition
 
@@ -12,11 +13,7 @@ from ecom_assets.transforms.bronze import read_landing_partition
 @dg.asset(
     key=["bronze", "events"],
     group_name="bronze",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": "arrival_date"},
-    io_manager_key="io_manager",
-    kinds={"delta", "polars"},
+    **daily_table("arrival_date"),
 )
 def bronze_events(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[pl.DataFrame]:
     """Every landing-zone line exactly as it arrived, with arrival date, file, line and landing time."""

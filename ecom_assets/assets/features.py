@@ -1,12 +1,11 @@
 """Gold ML tables: point-in-time customer features and the forward-looking purchase label, by as-of date."""
 
-import datetime as dt
-
 import dagster as dg
 import polars as pl
 
 from ecom_assets.assets.metadata import markdown_table, table_metadata
-from ecom_assets.partitions import daily_partitions, feature_lookback, label_horizon
+from ecom_assets.assets.tables import daily_table
+from ecom_assets.partitions import feature_lookback, label_horizon, partition_dates
 from ecom_assets.transforms.features import FEATURES, build_customer_daily_features
 from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
 
@@ -15,26 +14,19 @@ FEATURE_CATALOGUE = markdown_table(
     max_rows=len(FEATURES),
     max_width=100,
 )
-_AS_OF_PARTITIONED = {
-    "group_name": "gold",
-    "partitions_def": daily_partitions,
-    "backfill_policy": dg.BackfillPolicy.single_run(),
-    "io_manager_key": "io_manager",
-    "kinds": {"delta", "polars"},
-}
 
 
 @dg.asset(
     key=["gold", "customer_daily_features"],
     ins={"facts": dg.AssetIn(["gold", "fact_events"], partition_mapping=feature_lookback)},
-    metadata={"partition_expr": "as_of_date", "features": FEATURE_CATALOGUE},
-    **_AS_OF_PARTITIONED,
+    group_name="gold",
+    **daily_table("as_of_date", features=FEATURE_CATALOGUE),
 )
 def customer_daily_features(
     context: dg.AssetExecutionContext, facts: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
     """Behaviour of each customer active in the 28 days up to D, from events dated D-27 .. D only."""
-    as_of_dates = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    as_of_dates = partition_dates(context)
     features = build_customer_daily_features(facts, as_of_dates)
     return dg.Output(features, metadata=table_metadata(features, as_of_dates=len(as_of_dates)))
 
@@ -45,8 +37,8 @@ def customer_daily_features(
         "facts": dg.AssetIn(["gold", "fact_events"], partition_mapping=label_horizon),
         "features": dg.AssetIn(["gold", "customer_daily_features"]),
     },
-    metadata={"partition_expr": "as_of_date"},
-    **_AS_OF_PARTITIONED,
+    group_name="gold",
+    **daily_table("as_of_date"),
 )
 def label_purchase_next_7d(facts: pl.DataFrame, features: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     """1 if a customer of features(D) purchases in D+1 .. D+7, else 0; runs only once those days exist."""

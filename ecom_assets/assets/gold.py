@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from ecom_assets.assets.metadata import table_metadata
-from ecom_assets.partitions import daily_partitions
+from ecom_assets.assets.tables import daily_table
 from ecom_assets.transforms.gold import build_dim_customer, build_fact_events
 
 
@@ -12,11 +12,7 @@ from ecom_assets.transforms.gold import build_dim_customer, build_fact_events
     key=["gold", "fact_events"],
     ins={"silver": dg.AssetIn(["silver", "events"])},
     group_name="gold",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": "event_date"},
-    io_manager_key="io_manager",
-    kinds={"delta", "polars"},
+    **daily_table("event_date"),
 )
 def fact_events(silver: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     """Analytics-ready events: who, which session, which product and category, and purchase revenue."""

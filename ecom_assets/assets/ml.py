@@ -7,12 +7,13 @@ import polars as pl
 from pydantic import Field
 
 from ecom_assets.assets.metadata import table_metadata
+from ecom_assets.assets.tables import daily_table
 from ecom_assets.ml.dataset import fingerprint, labelled_dates, load_training_set
 from ecom_assets.ml.metrics import markdown_table
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.scoring import champion, score_features
 from ecom_assets.ml.train import train
-from ecom_assets.partitions import FEATURE_LOOKBACK_DAYS, daily_partitions
+from ecom_assets.partitions import FEATURE_LOOKBACK_DAYS
 from ecom_assets.resources.lake import LakeResource
 from ecom_assets.transforms.features import FEATURE_NAMES
 
@@ -99,11 +100,7 @@ def propensity_model(
     ins={"features": dg.AssetIn(["gold", "customer_daily_features"])},
     deps=[PROPENSITY_MODEL],
     group_name="ml",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": "as_of_date"},
-    io_manager_key="io_manager",
-    kinds={"delta", "polars"},
+    **daily_table("as_of_date"),
 )
 def batch_scores(features: pl.DataFrame, lake: LakeResource) -> dg.Output[pl.DataFrame]:
     """Every customer of features(D) scored by the champion, with score decile (1 = highest) for CRM."""

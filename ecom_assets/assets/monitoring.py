@@ -8,11 +8,11 @@ from pydantic import Field
 
 from ecom_assets.assets.metadata import markdown_table, table_metadata
 from ecom_assets.assets.ml import PROPENSITY_MODEL
+from ecom_assets.assets.tables import daily_table
 from ecom_assets.ml.drift import DriftReference, NoChampionError, drift_of_day
 from ecom_assets.ml.evidently_report import drift_report_html
 from ecom_assets.ml.psi import DEFAULT_BINS, PsiThresholds, worst_status
 from ecom_assets.ml.registry import ModelRegistry
-from ecom_assets.partitions import daily_partitions
 from ecom_assets.resources.lake import Lake, LakeResource
 from ecom_assets.settings import get_settings
 
@@ -72,11 +72,7 @@ def _drift_metadata(lake: Lake, drift: pl.DataFrame, model_version: str) -> dict
     },
     deps=[PROPENSITY_MODEL],
     group_name="monitoring",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": "as_of_date"},
-    io_manager_key="io_manager",
-    kinds={"delta", "polars"},
+    **daily_table("as_of_date"),
 )
 def drift_report(
     context: dg.AssetExecutionContext,

@@ -4,27 +4,21 @@ import dagster as dg
 import polars as pl
 
 from ecom_assets.assets.metadata import counts_by, markdown_table, table_metadata
+from ecom_assets.assets.tables import daily_table
 from ecom_assets.checks.silver import SILVER_EVENT_CHECKS, evaluate_silver_checks
-from ecom_assets.partitions import daily_partitions, late_arrivals, partition_dates
+from ecom_assets.partitions import late_arrivals, partition_dates
 from ecom_assets.settings import get_settings
 from ecom_assets.transforms.silver import build_silver, parse_bronze
 
 BRONZE_EVENTS = dg.AssetKey(["bronze", "events"])
-_SILVER = {
-    "group_name": "silver",
-    "partitions_def": daily_partitions,
-    "backfill_policy": dg.BackfillPolicy.single_run(),
-    "io_manager_key": "io_manager",
-    "kinds": {"delta", "polars"},
-}
 
 
 @dg.asset(
     key=["silver", "events"],
     ins={"bronze": dg.AssetIn(BRONZE_EVENTS, partition_mapping=late_arrivals)},
-    metadata={"partition_expr": "event_date"},
+    group_name="silver",
     check_specs=SILVER_EVENT_CHECKS,
-    **_SILVER,
+    **daily_table("event_date"),
 )
 def silver_events(context: dg.AssetExecutionContext, bronze: pl.DataFrame):
     """Contract-typed events by UTC event date, deduplicated on event_id, customer back-filled per session.
@@ -53,8 +47,8 @@ def silver_events(context: dg.AssetExecutionContext, bronze: pl.DataFrame):
 @dg.asset(
     key=["silver", "events_rejected"],
     ins={"bronze": dg.AssetIn(BRONZE_EVENTS)},
-    metadata={"partition_expr": "arrival_date"},
-    **_SILVER,
+    group_name="silver",
+    **daily_table("arrival_date"),
 )
 def silver_events_rejected(bronze: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason."""
