@@ -13,10 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Azurite, the Azure Storage emulator the tests run the lake on, at the version in package-lock.json.
+AZURITE := node_modules/.installed
+$(AZURITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AZURITE)
+
 demo: $(STAMP)
 	$(BIN)/ecom demo
 
-test: $(STAMP)
+test: $(STAMP) $(AZURITE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2
@@ -28,4 +34,4 @@ dev: $(STAMP)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} $(BIN)/dagster dev -w workspace.yaml
 
 clean:
-	rm -rf $(VENV) .lake .dagster_home
+	rm -rf $(VENV) .lake .dagster_home node_modules

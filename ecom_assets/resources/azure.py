@@ -11,13 +11,20 @@ import re
 from dataclasses import dataclass
 
 from adlfs import AzureBlobFileSystem
-from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential, TokenCredential
+from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.identity import DefaultAzureCredential
 
 from ecom_assets.settings import AzureSettings
 
 AZURE_SCHEMES = ("abfss://", "abfs://")
-_URI = re.compile(r"abfss?://(?P<container>[^@/]+)@(?P<account>[^./]+)\.dfs\.core\.windows\.net(?P<prefix>/.*)?")
+# Azurite's built-in account and its published key (a public constant of the emulator, not a secret).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_PUBLIC_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+_URI = re.compile(
+    r"abfss?://(?P<container>[^@/]+)@(?P<account>[^./]+)\.dfs\.core\.windows\.net(?P<prefix>/.*)?"
+)
 
 
 class SecretOptions(dict):
@@ -57,50 +64,68 @@ def blob_account_url(account: str, settings: AzureSettings) -> str:
     return f"https://{account}.blob.core.windows.net"
 
 
+def account_key(account: str, settings: AzureSettings) -> str | None:
+    if settings.storage_account_key:
+        return settings.storage_account_key.get_secret_value()
+    if settings.storage_use_emulator and account == AZURITE_ACCOUNT and not settings.storage_sas_token:
+        return AZURITE_PUBLIC_KEY
+    return None
+
+
 def delta_storage_options(location: BlobLocation, settings: AzureSettings) -> SecretOptions:
     """delta-rs (object_store) options for the account; the same keys serve ``polars.scan_delta``."""
     options = SecretOptions(account_name=location.account)
     if settings.storage_use_emulator:
-        # An explicit endpoint rather than use_emulator: the latter reads the URL from the process
-        # environment only, and this way the settings say where Azurite is.
+        # An explicit endpoint rather than use_emulator, which reads Azurite's URL from the process
+        # environment only: this way the settings alone say where Azurite is.
         options.update(azure_storage_endpoint=blob_account_url(location.account, settings), allow_http="true")
-    if settings.storage_account_key:
-        options["account_key"] = settings.storage_account_key.get_secret_value()
+    if key := account_key(location.account, settings):
+        options["account_key"] = key
     elif settings.storage_sas_token:
         options["sas_token"] = settings.storage_sas_token.get_secret_value()
-    elif settings.client_secret:
-        options.update(
-            client_id=settings.client_id or "",
-            tenant_id=settings.tenant_id or "",
-            client_secret=settings.client_secret.get_secret_value(),
-        )
-    elif settings.federated_token_file:
-        options.update(
-            client_id=settings.client_id or "",
-            tenant_id=settings.tenant_id or "",
-            federated_token_file=settings.federated_token_file,
-        )
-    elif settings.use_azure_cli:
-        options["use_azure_cli"] = "true"
-    elif settings.client_id:  # a user-assigned managed identity; without it, the system-assigned one
-        options["client_id"] = settings.client_id
+    else:
+        options.update(_entra_options(settings))
     return options
 
 
-def blob_credential(settings: AzureSettings) -> AzureNamedKeyCredential | AzureSasCredential | TokenCredential:
-    """The credential for azure-storage-blob clients (files and the Event Hubs checkpoint store)."""
-    raise NotImplementedError
+def _entra_options(settings: AzureSettings) -> dict[str, str]:
+    identity = {"client_id": settings.client_id or "", "tenant_id": settings.tenant_id or ""}
+    if settings.client_secret:
+        return {**identity, "client_secret": settings.client_secret.get_secret_value()}
+    if settings.federated_token_file:
+        return {**identity, "federated_token_file": settings.federated_token_file}
+    if settings.use_azure_cli:
+        return {"use_azure_cli": "true"}
+    # A managed identity: the user-assigned one named by client_id, else the system-assigned one.
+    return {"client_id": settings.client_id} if settings.client_id else {}
+
+
+def blob_credential(account: str, settings: AzureSettings):
+    """The credential for azure-storage-blob clients, such as the Event Hubs checkpoint store."""
+    if key := account_key(account, settings):
+        return AzureNamedKeyCredential(account, key)
+    if settings.storage_sas_token:
+        return AzureSasCredential(settings.storage_sas_token.get_secret_value())
+    return DefaultAzureCredential()
+
+
+# Other processes write the lake (ingestion, Dagster runs) while a reader lives on (the scoring service):
+# no cached listings, and no filesystem instance shared behind the lake's back.
+_FRESH = {"skip_instance_cache": True, "use_listings_cache": False}
 
 
 def blob_filesystem(location: BlobLocation, settings: AzureSettings) -> AzureBlobFileSystem:
     """An fsspec filesystem on the account's Blob endpoint; it takes full ``abfss://`` paths."""
-    options: dict = {"account_name": location.account, "skip_instance_cache": True}
-    if settings.storage_use_emulator:
-        options["account_host"] = blob_account_url(location.account, settings).split("://", 1)[1]
-    if settings.storage_account_key:
-        options["account_key"] = settings.storage_account_key.get_secret_value()
-    elif settings.storage_sas_token:
-        options["sas_token"] = settings.storage_sas_token.get_secret_value()
-    else:
-        options["credential"] = DefaultAzureCredential()
-    return AzureBlobFileSystem(**options)
+    key = account_key(location.account, settings)
+    sas = settings.storage_sas_token.get_secret_value() if settings.storage_sas_token else None
+    if settings.storage_use_emulator:  # http and a custom endpoint: only a connection string says both
+        secret = f"AccountKey={key}" if key else f"SharedAccessSignature={sas}"
+        connection = (
+            f"DefaultEndpointsProtocol=http;AccountName={location.account};{secret};"
+            f"BlobEndpoint={blob_account_url(location.account, settings)};"
+        )
+        return AzureBlobFileSystem(connection_string=connection, **_FRESH)
+    # With neither key nor SAS, adlfs signs in through DefaultAzureCredential (Entra ID).
+    return AzureBlobFileSystem(
+        account_name=location.account, account_key=key, sas_token=sas, anon=False, **_FRESH
+    )
