@@ -21,6 +21,7 @@ from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import BlobServiceClient
 
 from ecom_assets.resources.lake import Lake
+from ecom_assets_tests.processes import background_process
 
 ROOT = Path(__file__).resolve().parents[1]
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
@@ -76,19 +77,10 @@ def azurite(tmp_path_factory) -> Azurite:
     log = tmp_path_factory.mktemp("azurite") / "azurite.log"
     command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), *FLAGS]
     environment = {**os.environ, "AZURITE_ACCOUNTS": f"{azurite.account}:{azurite.key}"}
-    with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=environment)
-    try:
+    with background_process(command, log, environment) as process:
         _wait_until_listening(process, port, log)
         azurite.service().get_service_properties()  # answers, and accepts the account's key
         yield azurite
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

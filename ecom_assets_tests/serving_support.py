@@ -23,6 +23,7 @@ from ecom_assets.ml.dataset import FEATURES_TABLE, feature_matrix
 from ecom_assets.ml.registry import ModelManifest, ModelRegistry
 from ecom_assets.resources.lake import Lake
 from ecom_assets.transforms.features import FEATURE_NAMES, FEATURES_SCHEMA
+from ecom_assets_tests.processes import background_process
 
 AS_OF = dt.date(2026, 11, 1)
 API_KEY = "test-key"
@@ -93,19 +94,10 @@ def running_service(lake: Lake, log_dir: Path, api_keys: str = "", **settings: s
     }
     log_path = log_dir / f"serve-{port}.log"
     command = [sys.executable, "-m", "ecom_assets.cli", "serve", "--port", str(port)]
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
-    try:
+    with background_process(command, log_path, env) as process:
         wait_until(lambda: _answers(base_url, process, log_path), what=f"{base_url}/health")
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _answers(base_url: str, process: subprocess.Popen, log_path: Path) -> bool:

@@ -11,9 +11,9 @@ from ecom_assets.ml.gate import GateThresholds, decide, run_gate
 from ecom_assets.ml.metrics import evaluate
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.split import customer_split, split
-from ecom_assets.ml.train import train
+from ecom_assets.ml.train import register_candidate, train
 from ecom_assets.partitions import LABEL_HORIZON_DAYS
-from ecom_assets.transforms.features import FEATURE_NAMES, build_customer_daily_features
+from ecom_assets.transforms.features import build_customer_daily_features
 from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
 from ecom_assets_tests.fact_events_factory import shop_history
 
@@ -98,22 +98,7 @@ def test_gate_decision(candidate, champion, promote, reason):
 def _register(lake, dataset: pl.DataFrame, labels: np.ndarray | None = None) -> str:
     """Train on ``dataset`` (optionally with replaced labels) and register it like the asset does."""
     trained = train(dataset if labels is None else dataset.with_columns(pl.Series(LABEL, labels)))
-    return (
-        ModelRegistry(lake)
-        .register(
-            trained.pipeline,
-            training_window=trained.split.window("train"),
-            validation_window=trained.split.window("validation"),
-            feature_names=FEATURE_NAMES,
-            metrics=trained.metrics,
-            split=trained.split.kind,
-            data_fingerprint="test",
-            reference_features=trained.split.train.select(FEATURE_NAMES),
-            validation_scores=trained.validation_scores,
-            validation_keys=trained.split.validation,
-        )
-        .version
-    )
+    return register_candidate(ModelRegistry(lake), trained, data_fingerprint="test").version
 
 
 def test_gate_promotes_a_good_model_and_keeps_it_against_a_worse_one(lake, dataset):

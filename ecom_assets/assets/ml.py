@@ -12,10 +12,9 @@ from ecom_assets.ml.dataset import fingerprint, labelled_dates, load_training_se
 from ecom_assets.ml.metrics import markdown_table
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.scoring import champion, score_features
-from ecom_assets.ml.train import train
+from ecom_assets.ml.train import register_candidate, train
 from ecom_assets.partitions import FEATURE_LOOKBACK_DAYS
 from ecom_assets.resources.lake import LakeResource
-from ecom_assets.transforms.features import FEATURE_NAMES
 
 PROPENSITY_MODEL = dg.AssetKey(["ml", "propensity_model"])
 
@@ -67,18 +66,7 @@ def propensity_model(
     dates = _training_dates(store, config)
     dataset = load_training_set(store, dates)
     result = train(dataset, config.estimator, config.threads)
-    manifest = ModelRegistry(store).register(
-        result.pipeline,
-        training_window=result.split.window("train"),
-        validation_window=result.split.window("validation"),
-        feature_names=FEATURE_NAMES,
-        metrics=result.metrics,
-        split=result.split.kind,
-        data_fingerprint=fingerprint(dataset),
-        reference_features=result.split.train.select(FEATURE_NAMES),
-        validation_scores=result.validation_scores,
-        validation_keys=result.split.validation,
-    )
+    manifest = register_candidate(ModelRegistry(store), result, fingerprint(dataset))
     context.log.info(f"registered candidate {manifest.version}: ROC-AUC {result.metrics['roc_auc']:.3f}")
     return dg.MaterializeResult(
         metadata={

@@ -13,7 +13,9 @@ from threadpoolctl import threadpool_limits
 
 from ecom_assets.ml.dataset import feature_matrix
 from ecom_assets.ml.metrics import RecencyBaseline, calibration_table, evaluate
+from ecom_assets.ml.registry import ModelManifest, ModelRegistry
 from ecom_assets.ml.split import Split, split
+from ecom_assets.transforms.features import FEATURE_NAMES
 from ecom_assets.transforms.labels import LABEL
 
 Estimator = Literal["hist_gradient_boosting", "logistic_regression"]
@@ -78,3 +80,21 @@ def _train(dataset: pl.DataFrame, estimator: Estimator) -> TrainingResult:
         "validation_rows": float(sides.validation.height),
     }
     return TrainingResult(pipeline, sides, metrics, scores, calibration_table(validation_labels, scores))
+
+
+def register_candidate(
+    registry: ModelRegistry, result: TrainingResult, data_fingerprint: str
+) -> ModelManifest:
+    """A new registry version holding the model, its windows, metrics and drift references."""
+    return registry.register(
+        result.pipeline,
+        training_window=result.split.window("train"),
+        validation_window=result.split.window("validation"),
+        feature_names=FEATURE_NAMES,
+        metrics=result.metrics,
+        split=result.split.kind,
+        data_fingerprint=data_fingerprint,
+        reference_features=result.split.train.select(FEATURE_NAMES),
+        validation_scores=result.validation_scores,
+        validation_keys=result.split.validation,
+    )
