@@ -30,8 +30,11 @@ test: $(STAMP) $(AZURITE)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# The Dagster UI on the instance that `ecom demo` and `ecom materialize` write to.
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 dev: $(STAMP)
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} $(BIN)/dagster dev -w workspace.yaml
+	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf $(VENV) .lake .dagster_home node_modules
