@@ -69,6 +69,35 @@ def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics) -
     """Routes straight on the app: nested routers cost a little on every request."""
     store = service.store
 
+    # Starlette tries routes in order: the scoring routes, the hot path, come first.
+    @app.post(
+        "/score",
+        tags=["scoring"],
+        response_model=ScoreResponse,
+        responses=NOT_READY | BAD_BODY | UNAUTHORIZED,
+    )
+    async def score(request: ScoreByCustomer | ScoreByFeatures) -> Response:
+        """Score a customer by id (unknown ids: no-activity vector, cold_start true) or a feature vector."""
+        try:
+            if isinstance(request, ScoreByCustomer):
+                scored = service.score_customer(request.customer_id)
+            else:
+                scored = service.score_features(request.features.model_dump())
+            # Built by the service itself, so FastAPI's second validation of the answer would only cost time.
+            return Response(scored.model_dump_json(), media_type="application/json")
+        except NotReadyError as error:
+            raise not_ready(error) from None
+        except FeatureNamesError as error:
+            raise feature_errors(error) from None
+
+    @app.post("/score/batch", tags=["scoring"], responses=NOT_READY | BAD_BODY | UNAUTHORIZED)
+    async def score_batch(request: BatchScoreRequest) -> list[ScoreResponse]:
+        """Score up to 1,000 customers by id, in the order given."""
+        try:
+            return service.score_customers(request.customer_ids)
+        except NotReadyError as error:
+            raise not_ready(error) from None
+
     @app.get("/health", tags=["operations"])
     async def health() -> Health:
         """200 while the process lives."""
@@ -105,23 +134,3 @@ def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics) -
             features_as_of=features.as_of if features else None,
             customers_indexed=len(features) if features else 0,
         )
-
-    @app.post("/score", tags=["scoring"], responses=NOT_READY | BAD_BODY | UNAUTHORIZED)
-    async def score(request: ScoreByCustomer | ScoreByFeatures) -> ScoreResponse:
-        """Score a customer by id (unknown ids: no-activity vector, cold_start true) or a feature vector."""
-        try:
-            if isinstance(request, ScoreByCustomer):
-                return service.score_customer(request.customer_id)
-            return service.score_features(request.features.model_dump())
-        except NotReadyError as error:
-            raise not_ready(error) from None
-        except FeatureNamesError as error:
-            raise feature_errors(error) from None
-
-    @app.post("/score/batch", tags=["scoring"], responses=NOT_READY | BAD_BODY | UNAUTHORIZED)
-    async def score_batch(request: BatchScoreRequest) -> list[ScoreResponse]:
-        """Score up to 1,000 customers by id, in the order given."""
-        try:
-            return service.score_customers(request.customer_ids)
-        except NotReadyError as error:
-            raise not_ready(error) from None
