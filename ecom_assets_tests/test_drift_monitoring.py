@@ -18,6 +18,7 @@ from ecom_assets.automation.drift_check import check
 from ecom_assets.automation.jobs import retrain_job
 from ecom_assets.automation.schedules import partition_range_tags, weekly_retrain_schedule
 from ecom_assets.automation.sensors import (
+    DriftCursor,
     build_drift_retrain_sensor,
     daily_ml_after_medallion_sensor,
     drift_retrain_sensor,
@@ -104,6 +105,9 @@ def drift_metadata(result: dg.ExecuteInProcessResult) -> dict:
     return {key: value.value for key, value in event.metadata.items()}
 
 
+FROM_THE_START = DriftCursor().dumps()
+
+
 def evaluate(sensor: dg.SensorDefinition, instance, cursor: str | None):
     """One sensor tick as the daemon runs it: (run requests, skip reason, cursor to store)."""
     result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
@@ -171,13 +175,24 @@ def test_cooldown_holds_back_a_second_alert(champion_lake, instance):
     materialize_drift(champion_lake, instance, next_day)
 
     requests, _, cursor = evaluate(
-        build_drift_retrain_sensor(cooldown=dt.timedelta(hours=24)), instance, None
+        build_drift_retrain_sensor(cooldown=dt.timedelta(hours=24)), instance, FROM_THE_START
     )
     assert [request.partition_key for request in requests] == [DAY.isoformat()]
     assert '"retrained": ["2026-03-01"]' in cursor
 
-    requests, _, _ = evaluate(build_drift_retrain_sensor(cooldown=dt.timedelta(0)), instance, None)
+    requests, _, _ = evaluate(build_drift_retrain_sensor(cooldown=dt.timedelta(0)), instance, FROM_THE_START)
     assert [request.partition_key for request in requests] == [DAY.isoformat(), next_day.isoformat()]
+
+
+def test_a_new_sensor_judges_only_the_newest_report(champion_lake, instance):
+    for day, shift in ((DAY, 0.8), (DAY + dt.timedelta(days=1), 0.0)):
+        write_day(champion_lake, day, shift=shift)
+        materialize_drift(champion_lake, instance, day)
+    requests, skip, cursor = evaluate(build_drift_retrain_sensor(cooldown=dt.timedelta(0)), instance, None)
+    assert requests == [] and f"drift {DAY + dt.timedelta(days=1)}: ok" in skip
+    assert str(DAY) not in skip, "an old alert must not retrain a newly deployed sensor"
+    requests, skip, _ = evaluate(build_drift_retrain_sensor(), instance, cursor)
+    assert requests == [] and "no new monitoring/drift_report" in skip
 
 
 def test_cooldown_reason_is_visible(champion_lake, instance):

@@ -110,8 +110,10 @@ def build_drift_retrain_sensor(
         cursor = DriftCursor.parse(context.cursor)
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=DRIFT_REPORT, after_storage_id=cursor.after_storage_id),
-            limit=REPORTS_PER_TICK,
-            ascending=True,
+            # A sensor with no cursor yet (just deployed, or reset) judges only the newest report: older
+            # alerts are history, and one retraining on today's data answers them all.
+            limit=REPORTS_PER_TICK if context.cursor else 1,
+            ascending=bool(context.cursor),
         ).records
         if not records:
             return dg.SkipReason("no new monitoring/drift_report materialisation since the last evaluation")

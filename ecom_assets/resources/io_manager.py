@@ -36,12 +36,17 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
             return
         lake = self.lake.get_lake()
         key = table_key(context.asset_key)
+        metadata = {"table_uri": dg.MetadataValue.path(lake.table_uri(key))}
         if context.has_asset_partitions:
             column = _partition_column(context.definition_metadata)
-            lake.write_table(key, obj, column, _partition_dates(context.asset_partition_keys))
+            dates = sorted(_partition_dates(context.asset_partition_keys))
+            lake.write_table(key, obj, column, dates)
+            # A range run records one materialisation per day, each with the figures of the whole run.
+            span = f"{dates[0]} .. {dates[-1]} ({len(dates)} days; figures cover them all)"
+            metadata["partitions_in_run"] = span if len(dates) > 1 else str(dates[0])
         else:
             lake.write_table(key, obj)
-        context.add_output_metadata({"table_uri": dg.MetadataValue.path(lake.table_uri(key))})
+        context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         lake = self.lake.get_lake()
