@@ -52,6 +52,22 @@ def _typed(decoded: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(event_date=pl.col("event_ts").dt.date())
 
 
+def _first_violation(late_window_days: int) -> dict[str, pl.Expr]:
+    rules = _rule_violations(late_window_days)
+    return {
+        "reason": pl.coalesce(*[pl.when(broken.fill_null(False)).then(pl.lit(r)) for broken, r, _ in rules]),
+        "reason_detail": pl.coalesce(
+            *[pl.when(broken.fill_null(False)).then(pl.lit(d)) for broken, _, d in rules]
+        ),
+    }
+
+
+def _decoded_frame(rows: list[tuple]) -> pl.DataFrame:
+    # Column-wise construction is twice as fast as polars' row constructor.
+    columns = zip(*rows, strict=True) if rows else [()] * len(DECODED_SCHEMA)
+    return pl.DataFrame(dict(zip(DECODED_SCHEMA.names(), columns, strict=True)), schema=DECODED_SCHEMA)
+
+
 def parse_bronze(bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
     """Every Bronze line becomes exactly one typed event or one rejected row with its reason.
 
@@ -59,38 +75,19 @@ def parse_bronze(bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
     to the arrival date), so each valid line belongs to exactly one Silver partition.
     """
     rows, indices, failures = decode_lines(bronze["raw"])
-    lineage = bronze.select(*LINEAGE)
-    # Column-wise construction is twice as fast as polars' row constructor.
-    columns = zip(*rows, strict=True) if rows else [()] * len(DECODED_SCHEMA)
-    decoded = pl.DataFrame(dict(zip(DECODED_SCHEMA.names(), columns, strict=True)), schema=DECODED_SCHEMA)
-    typed = _typed(pl.concat([decoded, lineage[indices]], how="horizontal"))
-    rules = _rule_violations(late_window_days)
-    reason = pl.coalesce(
-        *[pl.when(violated.fill_null(False)).then(pl.lit(name)) for violated, name, _ in rules]
+    lines = bronze.with_row_index("_line")
+    decoded = pl.concat([_decoded_frame(rows), lines.select("_line", *LINEAGE)[indices]], how="horizontal")
+    typed = _typed(decoded).with_columns(**_first_violation(late_window_days))
+    undecodable = pl.DataFrame(
+        failures, schema={"_line": pl.UInt32, "reason": pl.String, "reason_detail": pl.String}, orient="row"
+    ).with_columns(event_id=pl.lit(None, pl.String))
+    broken_rules = typed.filter(pl.col("reason").is_not_null()).select(
+        "_line", "reason", "reason_detail", "event_id"
     )
-    detail = pl.coalesce(*[pl.when(violated.fill_null(False)).then(pl.lit(d)) for violated, _, d in rules])
-    typed = typed.with_columns(reason=reason, reason_detail=detail)
-    failed_indices = [index for index, _, _ in failures]
-    rejected = pl.concat(
-        [
-            pl.DataFrame(
-                {
-                    "reason": [reason for _, reason, _ in failures],
-                    "reason_detail": [detail for _, _, detail in failures],
-                },
-                schema={"reason": pl.String, "reason_detail": pl.String},
-            ).with_columns(
-                event_id=pl.lit(None, pl.String), _index=pl.Series(failed_indices, dtype=pl.Int64)
-            ),
-            typed.filter(pl.col("reason").is_not_null())
-            .select("reason", "reason_detail", "event_id")
-            .with_columns(_index=pl.Series(indices, dtype=pl.Int64).filter(typed["reason"].is_not_null())),
-        ]
-    )
-    rejected = rejected.join(bronze.with_row_index("_index").cast({"_index": pl.Int64}), on="_index")
+    rejected = pl.concat([undecodable, broken_rules]).join(lines, on="_line").sort("_line")
     return ParsedBronze(
-        events=typed.filter(pl.col("reason").is_null()).drop("reason", "reason_detail"),
-        rejected=rejected.sort("_index").select(REJECTED_SCHEMA.names()),
+        events=typed.filter(pl.col("reason").is_null()).drop("_line", "reason", "reason_detail"),
+        rejected=rejected.select(REJECTED_SCHEMA.names()),
     )
 
 
