@@ -122,7 +122,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         lake = Lake(args.lake) if args.lake else build_lake(Path(root), args.customers)
-        with running_service(lake, Path(root)) as url:
+        # The service's own defaults, not the tests' fast polling: a 0.2 s reload check and log flush
+        # would compete with the requests being measured.
+        production = {"reload_interval_seconds": "10", "prediction_log_flush_seconds": "5"}
+        with running_service(lake, Path(root), **production) as url:
             wait_until(lambda: _ready(url), what="the service to be ready")
             port = int(url.rsplit(":", 1)[1])
             known = [f"c00-{number:05d}" for number in range(min(args.customers, 1000))]

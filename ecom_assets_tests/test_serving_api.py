@@ -163,6 +163,8 @@ def test_non_finite_feature_values_are_a_422(served, literal):
 def test_malformed_json_and_oversized_bodies_are_refused(served):
     headers = {**KEY, "Content-Type": "application/json"}
     assert httpx.post(f"{served.url}/score", content=b"{not json", headers=headers).status_code == 422
+    not_utf8 = httpx.post(f"{served.url}/score", content=b'{"customer_id": "\xff\xfe"}', headers=headers)
+    assert not_utf8.status_code == 422 and not_utf8.json()["detail"][0]["loc"][0] == "body"
     oversized = served.post("/score/batch", {"customer_ids": [f"customer-{n:06d}" for n in range(1000)]})
     assert oversized.status_code == 413
 
