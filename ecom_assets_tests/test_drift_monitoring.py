@@ -30,7 +30,7 @@ from ecom_assets.ml.scoring import champion, score_features
 from ecom_assets.partitions import daily_partitions
 from ecom_assets.resources import build_resources
 from ecom_assets.settings import get_settings
-from ecom_assets_tests.fact_events_factory import shop_history
+from ecom_assets_tests.fact_events_factory import shop_history, write_fact_events
 
 FEATURES = ["visits", "carts", "spend"]
 DAY = dt.date(2026, 3, 1)
@@ -288,7 +288,7 @@ def test_thresholds_come_from_the_environment_unless_the_run_sets_them(monkeypat
 def test_the_retraining_the_sensor_requests_goes_through_the_promotion_gate(lake, instance):
     start, days = dt.date(2026, 9, 1), 40
     events = shop_history(300, days, start)
-    lake.write_table("gold/fact_events", events, "event_date", sorted(set(events["event_date"])))
+    write_fact_events(lake, events, instance)
     fact_events = dg.AssetSpec(
         ["gold", "fact_events"], partitions_def=daily_partitions, metadata={"partition_expr": "event_date"}
     )

@@ -15,7 +15,7 @@ from ecom_assets.partitions import daily_partitions
 from ecom_assets.resources import build_resources
 from ecom_assets.resources.lake import Lake
 from ecom_assets.transforms.features import build_customer_daily_features
-from ecom_assets_tests.fact_events_factory import shop_history
+from ecom_assets_tests.fact_events_factory import shop_history, write_fact_events
 
 START, DAYS = dt.date(2026, 9, 1), 40
 LAST_EVENT_DATE = START + dt.timedelta(days=DAYS - 1)
@@ -34,8 +34,8 @@ def pipeline(tmp_path_factory):
     uri = str(tmp_path_factory.mktemp("ml_lake"))
     lake = Lake(uri)
     events = shop_history(300, DAYS, START)
-    lake.write_table("gold/fact_events", events, "event_date", sorted(set(events["event_date"])))
     instance = dg.DagsterInstance.ephemeral()
+    write_fact_events(lake, events, instance)
 
     def run(
         selection: str, dates: tuple[dt.date, dt.date] | None = None, config=None
@@ -82,6 +82,25 @@ def test_labels_exist_only_for_complete_horizons(pipeline):
     assert labels["as_of_date"].max() == LAST_LABEL_DATE
     feature_rows = lake.read_table("gold/customer_daily_features", "as_of_date", [LAST_LABEL_DATE])
     assert labels.filter(pl.col("as_of_date") == LAST_LABEL_DATE).height == feature_rows.height
+
+
+def test_labels_refuse_a_horizon_with_an_unmaterialised_day(tmp_path):
+    """Within the partitions, a look-ahead day that was never materialised must not read as 'no purchase'."""
+    uri = str(tmp_path / "lake")
+    instance = dg.DagsterInstance.ephemeral()
+    dates = write_fact_events(Lake(uri), shop_history(20, 10, START), instance, unmaterialised=1)
+    selection = 'key:"gold/customer_daily_features" or key:"gold/label_purchase_next_7d"'
+    result = dg.materialize(
+        ASSETS,
+        selection=selection,
+        instance=instance,
+        resources=build_resources(uri),
+        partition_key=(dates[-1] - dt.timedelta(days=7)).isoformat(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert f"not materialised for {dates[-1]}" in failure.step_failure_data.error.cause.message
 
 
 def test_model_is_registered_gated_and_promoted(pipeline):

@@ -9,6 +9,7 @@ from ecom_assets.partitions import feature_lookback, label_horizon, partition_da
 from ecom_assets.transforms.features import FEATURES, build_customer_daily_features
 from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
 
+FACT_EVENTS = dg.AssetKey(["gold", "fact_events"])
 FEATURE_CATALOGUE = markdown_table(
     pl.DataFrame({"feature": [f.name for f in FEATURES], "description": [f.description for f in FEATURES]}),
     max_rows=len(FEATURES),
@@ -34,14 +35,25 @@ def customer_daily_features(
 @dg.asset(
     key=["gold", "label_purchase_next_7d"],
     ins={
-        "facts": dg.AssetIn(["gold", "fact_events"], partition_mapping=label_horizon),
+        "facts": dg.AssetIn(FACT_EVENTS, partition_mapping=label_horizon),
         "features": dg.AssetIn(["gold", "customer_daily_features"]),
     },
     group_name="gold",
     **daily_table("as_of_date"),
 )
-def label_purchase_next_7d(facts: pl.DataFrame, features: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+def label_purchase_next_7d(
+    context: dg.AssetExecutionContext, facts: pl.DataFrame, features: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
     """1 if a customer of features(D) purchases in D+1 .. D+7, else 0; runs only once those days exist."""
+    # Days after the last partition are refused by the mapping; days inside it that were never
+    # materialised would read as "no purchase" and teach the model wrong zeros.
+    horizon = context.asset_partition_keys_for_input("facts")
+    missing = sorted(set(horizon) - context.instance.get_materialized_partitions(FACT_EVENTS))
+    if missing:
+        raise ValueError(
+            f"gold/fact_events is not materialised for {missing[0]} .. {missing[-1]} ({len(missing)} days): "
+            "labels need every day of their look-ahead; materialise those days first"
+        )
     labels = build_label_purchase_next_7d(features, facts)
     return dg.Output(
         labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0))
