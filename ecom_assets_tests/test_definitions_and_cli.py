@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from ecom_assets.automation.backfill import plan
 from ecom_assets.automation.schedules import daily_medallion_schedule
 from ecom_assets.cli import main
 
@@ -52,3 +53,25 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     error = capsys.readouterr().err.strip()
     assert message in error
     assert len(error.splitlines()) == 1
+
+
+def _labels_step(start: dt.date, end: dt.date, materialised: set[str]) -> tuple[dt.date, dt.date]:
+    (labels,) = [step for step in plan(start, end, materialised) if step.name == "labels"]
+    return labels.start, labels.end
+
+
+def test_labels_follow_the_facts_whose_look_ahead_a_range_completes():
+    october = {(dt.date(2026, 10, 1) + dt.timedelta(days=n)).isoformat() for n in range(16)}
+    # A second range right after the first completes the labels of the week before it too.
+    assert _labels_step(dt.date(2026, 10, 17), dt.date(2026, 10, 31), october) == (
+        dt.date(2026, 10, 10),
+        dt.date(2026, 10, 24),
+    )
+    # On a fresh lake, nothing before the range: labels start with it.
+    assert _labels_step(dt.date(2026, 10, 17), dt.date(2026, 10, 31), set()) == (
+        dt.date(2026, 10, 16),
+        dt.date(2026, 10, 24),
+    )
+    # A hole before the range stops the reach back at the hole.
+    with_hole = october - {"2026-10-13"}
+    assert _labels_step(dt.date(2026, 10, 17), dt.date(2026, 10, 31), with_hole)[0] == dt.date(2026, 10, 13)

@@ -38,7 +38,20 @@ def _last_partition() -> dt.date:
     return dt.date.fromisoformat(daily_partitions.get_last_partition_key())
 
 
-def plan(start: dt.date, end: dt.date) -> list[Step]:
+def first_label_date(start: dt.date, materialised_facts: set[str]) -> dt.date:
+    """The earliest as-of date whose look-ahead this range completes: up to seven days before it, as far
+    back as the days between that date and the range were materialised by earlier runs."""
+    first, day = start, dt.timedelta(days=1)
+    first_partition = dt.date.fromisoformat(daily_partitions.get_first_partition_key())
+    while start - first < dt.timedelta(days=LABEL_HORIZON_DAYS) and first - day >= first_partition:
+        if first < start and first.isoformat() not in materialised_facts:
+            break
+        first -= day
+    return first
+
+
+def plan(start: dt.date, end: dt.date, materialised_facts: set[str] = frozenset()) -> list[Step]:
+    """The runs of ``ecom materialize``; ``materialised_facts`` are the fact_events days already there."""
     late = dt.timedelta(days=get_settings().late_window_days)
     # Rejected lines are kept by arrival date, so they follow Bronze over the same days.
     bronze = dg.AssetSelection.groups("bronze") | dg.AssetSelection.assets(["silver", "events_rejected"])
@@ -48,7 +61,12 @@ def plan(start: dt.date, end: dt.date) -> list[Step]:
     return [
         Step("bronze and rejects", bronze, start, min(end + late, _last_partition())),
         Step("silver and gold", dg.AssetSelection.all() - bronze - labels - model - scores, start, end),
-        Step("labels", labels, start, end - dt.timedelta(days=LABEL_HORIZON_DAYS)),
+        Step(
+            "labels",
+            labels,
+            first_label_date(start, materialised_facts),
+            end - dt.timedelta(days=LABEL_HORIZON_DAYS),
+        ),
         Step("model and promotion gate", model, stops_the_plan=False),
         Step("scores and monitoring", scores, start, end),
     ]
@@ -112,7 +130,8 @@ def materialize_range(
     chosen = _selection(selection, graph)
     assets = [*defs.assets, *(defs.asset_checks or [])]
     results, failures = [], []
-    for step in plan(start, end):
+    materialised_facts = instance.get_materialized_partitions(dg.AssetKey(["gold", "fact_events"]))
+    for step in plan(start, end, materialised_facts):
         keys = (step.selection & chosen).resolve(graph, allow_missing=True)
         partitioned = step.start is not None
         if not keys or (partitioned and step.end < step.start):

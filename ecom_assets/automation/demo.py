@@ -1,6 +1,6 @@
 """``ecom demo``: the whole loop on the embedded default, from an empty lake to a champion and back.
 
-Three months of simulated traffic land in the local lake, with a change of behaviour in the last two
+Three months of simulated traffic land in the local lake, with a change of behaviour in the last three
 weeks. The graph is materialised up to the drift in the Dagster instance at ``DAGSTER_HOME`` (a
 first champion), then the drifted days without retraining; the last day's drift report raises the
 alert that makes ``drift_retrain_sensor`` request a retraining, whose candidate faces the gate.
@@ -22,7 +22,7 @@ from ecom_assets.resources.lake import Lake
 DEMO_START = dt.date(2026, 8, 1)
 DEMO_DAYS = 92
 DEMO_CUSTOMERS = 2000
-DRIFT_FROM = dt.date(2026, 10, 17)
+DRIFT_FROM = dt.date(2026, 10, 10)
 DATA_ONLY = "not group:ml and not group:monitoring"
 SHOWN_METRICS = ("roc_auc", "pr_auc", "brier", "lift_top10", "precision_top10", "base_rate")
 TABLES = (
