@@ -87,15 +87,17 @@ def dagster_instance() -> dg.DagsterInstance:
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The first failed step and its error in one line: the error's first line says what went wrong,
+    its last line often which check or input (both, when they differ)."""
     failures = result.get_step_failure_events()
     if not failures:
         return "run did not succeed"
     event = failures[0]
     error = event.step_failure_data.error
     cause = error.cause.message if error and error.cause else (error.message if error else "")
-    return (
-        f"step {event.step_key} failed: {cause.strip().splitlines()[-1] if cause else 'see the Dagster UI'}"
-    )
+    lines = [line.strip() for line in cause.splitlines() if line.strip()] or ["see the Dagster UI"]
+    told = lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+    return f"step {event.step_key} failed: {told}"
 
 
 def _selection(text: str, graph) -> dg.AssetSelection:
