@@ -15,10 +15,11 @@ from threadpoolctl import threadpool_limits
 
 from ecom_assets.resources.lake import Lake
 from serving.api_keys import ApiKeyMiddleware, document_api_key
+from serving.errors import validation_error
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.model_store import ModelStore
 from serving.prediction_log import PredictionLog
-from serving.routes import PROTECTED, add_routes, document_score_request, validation_error
+from serving.routes import PROTECTED, add_routes
 from serving.scoring import ScoringService
 from serving.settings import ServingSettings
 
@@ -68,7 +69,6 @@ def create_app(settings: ServingSettings | None = None, lake: Lake | None = None
     )
     add_routes(app, service, metrics)
     document_api_key(app, PROTECTED)
-    document_score_request(app)
     app.add_exception_handler(RequestValidationError, validation_error)
     paths = frozenset([*app.openapi()["paths"], app.openapi_url, app.docs_url, app.redoc_url])
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys, protected=PROTECTED)

@@ -6,101 +6,20 @@ a thread hop. Every failure a client can cause maps to 401, 413, 422 or 503, nev
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import TypeAdapter, ValidationError
-from pydantic_core import to_json
 
+from serving.errors import BAD_BODY, NOT_READY, UNAUTHORIZED, not_ready
 from serving.metrics import ServiceMetrics
 from serving.schemas import (
     BatchScoreRequest,
     Health,
     ModelInfo,
-    Problem,
     Readiness,
-    ScoreByCustomer,
-    ScoreByFeatures,
     ScoreResponse,
 )
-from serving.scoring import FeatureNamesError, NotReadyError, ScoringService
-
-RETRY_AFTER_SECONDS = "5"
-NOT_READY = {
-    503: {"model": Problem, "description": "No model (or no features) loaded yet; the reason says why"}
-}
-UNAUTHORIZED = {
-    401: {"model": Problem, "description": "X-API-Key missing or unknown (when keys are configured)"}
-}
-TOO_LARGE = {413: {"description": "Body over ECOM_MAX_BODY_BYTES", "content": {"text/plain": {}}}}
-BAD_BODY = {
-    400: {"model": Problem, "description": "Body is not text FastAPI can decode (e.g. not UTF-8)"},
-} | TOO_LARGE
-
-
-# The component FastAPI defines for the 422 of every route with a declared body.
-VALIDATION_ERROR = {"$ref": "#/components/schemas/HTTPValidationError"}
-INVALID = {
-    422: {"description": "Validation Error", "content": {"application/json": {"schema": VALIDATION_ERROR}}}
-}
-# /score validates its body in one pass (JSON and schema together in pydantic-core): FastAPI's body
-# parameter would parse the JSON in Python first, which costs a fifth of a request.
-SCORE_REQUEST = TypeAdapter(ScoreByCustomer | ScoreByFeatures)
-SCORE_REQUEST_SCHEMA = SCORE_REQUEST.json_schema(ref_template="#/components/schemas/{model}")
-SCORE_REQUEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"anyOf": SCORE_REQUEST_SCHEMA["anyOf"]}}},
-    }
-}
-
-
-def parse_score_request(body: bytes) -> ScoreByCustomer | ScoreByFeatures:
-    try:
-        return SCORE_REQUEST.validate_json(body)
-    except ValidationError as error:
-        raise RequestValidationError(
-            [_in_body(problem) for problem in error.errors(include_url=False)]
-        ) from None
-
-
-def _in_body(problem: dict) -> dict:
-    """A pydantic error as FastAPI reports body errors; a body that is not JSON is echoed as text."""
-    given = problem.get("input")
-    if isinstance(given, bytes):
-        given = given.decode("utf-8", errors="replace")
-    return {**problem, "loc": ("body", *problem["loc"]), "input": given}
-
-
-def document_score_request(app: FastAPI) -> None:
-    """Add the request models that only /score's hand-declared body refers to."""
-    app.openapi()["components"]["schemas"].update(SCORE_REQUEST_SCHEMA["$defs"])
-
-
-def not_ready(error: NotReadyError) -> HTTPException:
-    return HTTPException(503, f"not ready: {error}", headers={"Retry-After": RETRY_AFTER_SECONDS})
-
-
-def feature_errors(error: FeatureNamesError) -> RequestValidationError:
-    return RequestValidationError(
-        [
-            {
-                "type": "missing",
-                "loc": ("body", "features", name),
-                "msg": "Field required by the model",
-                "input": None,
-            }
-            for name in error.missing
-        ]
-    )
-
-
-async def validation_error(request: Request, error: RequestValidationError) -> Response:
-    """FastAPI's 422 body, except that a NaN or infinity the client sent comes back as a string."""
-    body = {"detail": jsonable_encoder(error.errors())}
-    return Response(to_json(body, inf_nan_mode="strings"), status_code=422, media_type="application/json")
-
+from serving.score_route import document_score, score_route
+from serving.scoring import NotReadyError, ScoringService
 
 PROTECTED = frozenset(["/model", "/score", "/score/batch"])
 
@@ -109,28 +28,9 @@ def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics) -
     """Routes straight on the app: nested routers cost a little on every request."""
     store = service.store
 
-    # Starlette tries routes in order: the scoring routes, the hot path, come first.
-    @app.post(
-        "/score",
-        tags=["scoring"],
-        response_model=ScoreResponse,
-        responses=NOT_READY | TOO_LARGE | UNAUTHORIZED | INVALID,
-        openapi_extra=SCORE_REQUEST_BODY,
-    )
-    async def score(http_request: Request) -> Response:
-        """Score a customer by id (unknown ids: no-activity vector, cold_start true) or a feature vector."""
-        request = parse_score_request(await http_request.body())
-        try:
-            if isinstance(request, ScoreByCustomer):
-                scored = service.score_customer(request.customer_id)
-            else:
-                scored = service.score_features(request.features.model_dump())
-            # Built by the service itself, so FastAPI's second validation of the answer would only cost time.
-            return Response(scored.model_dump_json(), media_type="application/json")
-        except NotReadyError as error:
-            raise not_ready(error) from None
-        except FeatureNamesError as error:
-            raise feature_errors(error) from None
+    # Starlette tries routes in order: /score, the hot path, comes first.
+    scoring = score_route(service)
+    app.router.routes.insert(0, scoring)
 
     @app.post("/score/batch", tags=["scoring"], responses=NOT_READY | BAD_BODY | UNAUTHORIZED)
     async def score_batch(request: BatchScoreRequest) -> list[ScoreResponse]:
@@ -176,3 +76,6 @@ def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics) -
             features_as_of=features.as_of if features else None,
             customers_indexed=len(features) if features else 0,
         )
+
+    # Last: FastAPI builds (and keeps) the OpenAPI description on first use, from the routes so far.
+    document_score(app, scoring.endpoint)
