@@ -23,13 +23,20 @@ def test_simulated_events_to_a_served_champion_on_azurite(azure_lake, azurite, t
     drift = azure_lake.read_table("monitoring/drift_report")
     assert drift.height > 0 and azure_lake.exists(report_path(drift["as_of_date"].max()))
     champion = ModelRegistry(azure_lake).champion_version()
-    scored = azure_lake.read_table("ml/batch_scores")
-    customer = scored.filter(scored["as_of_date"] == scored["as_of_date"].max())["customer_id"][0]
+    scored = azure_lake.read_table("ml/batch_scores", "as_of_date", [END]).sort("customer_id").head(25)
+    customer = scored["customer_id"][0]
     with running_service(azure_lake, tmp_path) as url:
         wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="the service to be ready")
         answer = httpx.post(f"{url}/score", json={"customer_id": customer}).json()
+        batch = httpx.post(
+            f"{url}/score/batch", json={"customer_ids": scored["customer_id"].to_list()}
+        ).json()
     assert answer["model_version"] == champion and not answer["cold_start"]
-    assert 0.0 <= answer["score"] <= 1.0
+    assert answer["features_as_of"] == END.isoformat()
+    # Online and batch scores of the same customers and model version are the same numbers.
+    assert answer["score"] == scored["score"][0]
+    assert [row["score"] for row in batch] == scored["score"].to_list()
+    assert {row["model_version"] for row in batch} == set(scored["model_version"]) == {champion}
     shown = repr([event for run in runs for event in run.all_events])
     shown += "".join(path.read_text() for path in tmp_path.glob("serve-*.log"))
     assert azure_lake.uri in shown and azurite.key not in shown
