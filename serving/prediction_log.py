@@ -15,9 +15,9 @@ from collections import deque
 
 import polars as pl
 
+from ecom_assets.ml.dataset import PREDICTION_LOG_TABLE
 from ecom_assets.resources.lake import Lake
 
-PREDICTION_LOG_TABLE = "monitoring/prediction_log"
 PREDICTION_LOG_SCHEMA = {
     "logged_at": pl.Datetime("us", "UTC"),
     "log_date": pl.Date,

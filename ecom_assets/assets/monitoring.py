@@ -9,15 +9,16 @@ from pydantic import Field
 from ecom_assets.assets.metadata import markdown_table, table_metadata
 from ecom_assets.assets.ml import PROPENSITY_MODEL
 from ecom_assets.assets.tables import daily_table
+from ecom_assets.ml.dataset import PREDICTION_LOG_TABLE
 from ecom_assets.ml.drift import DriftReference, NoChampionError, drift_of_day
 from ecom_assets.ml.evidently_report import drift_report_html
 from ecom_assets.ml.psi import DEFAULT_BINS, PsiThresholds, worst_status
 from ecom_assets.ml.registry import ModelRegistry
+from ecom_assets.partitions import partition_dates
 from ecom_assets.resources.lake import Lake, LakeResource
 from ecom_assets.settings import get_settings
 
 DRIFT_REPORT = dg.AssetKey(["monitoring", "drift_report"])
-PREDICTION_LOG = "monitoring/prediction_log"
 PSI_TABLE_ROWS = 60
 SHOWN_COLUMNS = ["kind", "name", "psi", "status"]
 
@@ -42,7 +43,9 @@ def report_path(as_of: dt.date) -> str:
 
 def _online_scores(lake: Lake, dates: list[dt.date]) -> pl.DataFrame | None:
     """The scoring service's log of those days, when the service has logged anything yet."""
-    return lake.read_table(PREDICTION_LOG, "log_date", dates) if lake.table_exists(PREDICTION_LOG) else None
+    if not lake.table_exists(PREDICTION_LOG_TABLE):
+        return None
+    return lake.read_table(PREDICTION_LOG_TABLE, "log_date", dates)
 
 
 def _drift_metadata(lake: Lake, drift: pl.DataFrame, model_version: str) -> dict:
@@ -90,7 +93,7 @@ def drift_report(
     except NoChampionError as error:
         raise dg.Failure(str(error)) from None
     thresholds = config.thresholds()
-    dates = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    dates = partition_dates(context)
     online = _online_scores(store, dates)
     drift = pl.concat(
         drift_of_day(

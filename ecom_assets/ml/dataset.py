@@ -12,6 +12,8 @@ from ecom_assets.transforms.labels import LABEL
 
 FEATURES_TABLE = "gold/customer_daily_features"
 LABELS_TABLE = "gold/label_purchase_next_7d"
+# Written by the scoring service, read by the drift report (online prediction drift).
+PREDICTION_LOG_TABLE = "monitoring/prediction_log"
 KEYS = ["customer_id", "as_of_date"]
 
 
