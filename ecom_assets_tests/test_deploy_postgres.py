@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from azure.core.credentials import AzureNamedKeyCredential
+from azure.storage.blob import BlobServiceClient
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 from dagster_azure.blob.compute_log_manager import AzureBlobComputeLogManager
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
@@ -128,17 +130,40 @@ def test_only_one_retraining_runs_at_a_time(postgres_dagster_home):
     assert not queue.is_blocked(instance.get_run_by_id(daily.run_id))
 
 
-def test_the_azure_variant_keeps_compute_logs_in_blob_storage(postgres_dagster_home, monkeypatch):
-    config = (DEPLOY / "dagster.yaml").read_text() + (DEPLOY / "dagster.azure.yaml").read_text()
-    (postgres_dagster_home / "dagster.yaml").write_text(config)
-    monkeypatch.setenv("DAGSTER_COMPUTE_LOGS_ACCOUNT", "ecomlogs")
-    monkeypatch.setenv("DAGSTER_COMPUTE_LOGS_CONTAINER", "dagster-logs")
+@dg.asset
+def chatty_step() -> None:
+    print("chatty step says hello")
 
-    logs = dg.DagsterInstance.get().compute_log_manager
 
-    assert isinstance(logs, AzureBlobComputeLogManager)
-    assert logs._container_client.url == "https://ecomlogs.blob.core.windows.net/dagster-logs"
-    assert isinstance(dg.DagsterInstance.get().run_storage, PostgresRunStorage)
+def test_the_azure_variant_keeps_each_steps_output_in_blob_storage(
+    postgres_dagster_home, azure_blob_endpoint, monkeypatch
+):
+    # Azurite has no Entra ID: the account key stands in for DefaultAzureCredential, nothing else changes.
+    azure = (DEPLOY / "dagster.azure.yaml").read_text()
+    azure = azure.replace("default_azure_credential: {}", "access_key_or_sas_token:\n      env: LOGS_KEY")
+    (postgres_dagster_home / "dagster.yaml").write_text((DEPLOY / "dagster.yaml").read_text() + azure)
+    account, key = azure_blob_endpoint.account, azure_blob_endpoint.key
+    for name, value in {
+        "DAGSTER_COMPUTE_LOGS_ACCOUNT": account,
+        "DAGSTER_COMPUTE_LOGS_CONTAINER": "logs",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LOGS_KEY", key)
+    service = BlobServiceClient(
+        f"https://{account}.blob.core.windows.net", AzureNamedKeyCredential(account, key)
+    )
+    container = service.create_container("logs")
+    instance = dg.DagsterInstance.get()
+
+    run = dg.materialize([chatty_step], instance=instance)
+
+    assert isinstance(instance.compute_log_manager, AzureBlobComputeLogManager)
+    prefix = f"dagster-compute-logs/storage/{run.run_id}/compute_logs/"
+    [stdout] = [
+        blob.name for blob in container.list_blobs(name_starts_with=prefix) if blob.name.endswith(".out")
+    ]
+    assert "chatty step says hello" in container.download_blob(stdout).readall().decode()
+    assert isinstance(instance.run_storage, PostgresRunStorage)
 
 
 @pytest.mark.parametrize("variable", ["DAGSTER_PG_HOST", "DAGSTER_PG_PASSWORD"])
