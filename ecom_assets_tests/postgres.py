@@ -41,6 +41,15 @@ class Postgres:
             host=self.host, port=self.port, user=self.user, password=self.password, dbname=database
         )
 
+    def query(self, database: str, sql: str, parameters: tuple = ()) -> list[tuple]:
+        connection = self.connect(database)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, parameters)
+                return cursor.fetchall()
+        finally:
+            connection.close()
+
     def create_database(self) -> str:
         name = f"dagster_{uuid.uuid4().hex[:12]}"
         connection = self.connect()

@@ -1,5 +1,6 @@
-"""deploy/dagster.yaml on a real PostgreSQL: `ecom materialize`, a schedule tick and a sensor tick keep
-their runs, events and cursors there, read back through Dagster and straight from the tables."""
+"""deploy/dagster.yaml on a real PostgreSQL: `ecom materialize` and the run of a schedule tick keep their
+runs and events there, read back through Dagster and straight from the tables; a sensor tick reads its
+drift reports from there; the queue, retries, monitoring and Azure compute logs are as configured."""
 
 import datetime as dt
 import os
@@ -34,15 +35,13 @@ def ecom(*arguments: str) -> subprocess.CompletedProcess:
 
 def stored_runs(postgres) -> dict[str, tuple[str, str]]:
     """run_id -> (job, status), straight from Dagster's `runs` table."""
-    with postgres.connect(os.environ["DAGSTER_PG_DB"]) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT run_id, pipeline_name, status FROM runs")
-        return {run_id: (job, status) for run_id, job, status in cursor.fetchall()}
+    rows = postgres.query(os.environ["DAGSTER_PG_DB"], "SELECT run_id, pipeline_name, status FROM runs")
+    return {run_id: (job, status) for run_id, job, status in rows}
 
 
 def stored_tags(postgres, run_id: str) -> dict[str, str]:
-    with postgres.connect(os.environ["DAGSTER_PG_DB"]) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT key, value FROM run_tags WHERE run_id = %s", (run_id,))
-        return dict(cursor.fetchall())
+    sql = "SELECT key, value FROM run_tags WHERE run_id = %s"
+    return dict(postgres.query(os.environ["DAGSTER_PG_DB"], sql, (run_id,)))
 
 
 def test_the_deploy_instance_keeps_everything_in_postgres_queues_retries_and_monitors(postgres_dagster_home):
@@ -97,7 +96,7 @@ def report_drift(instance: dg.DagsterInstance, day: dt.date, status: str, max_ps
     )
 
 
-def test_a_sensor_tick_reads_drift_from_postgres_and_keeps_its_cursor(postgres_dagster_home):
+def test_sensor_ticks_read_drift_reports_from_postgres(postgres_dagster_home):
     instance = dg.DagsterInstance.get()
     sensor = defs.resolve_sensor_def("drift_retrain_sensor")
     report_drift(instance, DAY, "alert", 0.31)

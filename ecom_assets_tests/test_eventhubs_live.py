@@ -92,8 +92,9 @@ def ingest_killing_one(lake: Lake, expected: set[str], days: list[dt.date], logs
         background_process(ingest, logs[0], environment) as first,
         background_process(ingest, logs[1], environment),
     ):
+        deadline = time.monotonic() + 120
         while not landed_lines(lake, days):
-            assert first.poll() is None, logs[0].read_text()[-3000:]
+            assert first.poll() is None and time.monotonic() < deadline, logs[0].read_text()[-3000:]
             time.sleep(0.2)
         first.send_signal(signal.SIGKILL)
         first.wait()
