@@ -12,11 +12,11 @@ import orjson
 import polars as pl
 import pytest
 
-from ecom_assets.automation.backfill import materialize_range
 from ecom_assets.cli import main
 from ecom_assets.events.landing import list_landing_files, read_landing_lines
 from ecom_assets.events.rees46 import COLUMNS, ID_NAMESPACE, event_id, import_rees46
-from ecom_assets.resources.lake import Lake
+from ecom_assets.operations.materialize import materialize_range
+from ecom_assets.storage.lake import Lake
 
 # shared/ sits beside the repository, in a developer's tree and in CI's clone alike
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"

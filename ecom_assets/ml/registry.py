@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 MODEL_FILE = "propensity_model.joblib"
 REFERENCE_MAX_ROWS = 100_000
