@@ -138,6 +138,9 @@ class Lake:
         stamp = self.fs.modified(self._path(relative))
         return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
+    def remove(self, relative: str) -> None:
+        self.fs.rm(self._path(relative))
+
     def write_bytes(self, relative: str, data: bytes) -> None:
         """Write a file whole before it becomes visible under its name (readers never see half a file)."""
         target = self._path(relative)

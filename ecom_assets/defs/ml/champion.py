@@ -54,7 +54,7 @@ def champion(
     decision = judge(lake_resource.get_lake(), candidate, GateThresholds(**config.model_dump()))
     before = decision.champion_version
     if decision.promote:
-        registry.promote(candidate)
+        registry.promote(candidate, reason="; ".join(decision.reasons))
     after = candidate if decision.promote else before
     outcome = f"promoted {candidate}" if decision.promote else f"kept {before or 'no champion'}"
     context.log.info(f"{outcome}: {'; '.join(decision.reasons)}")
