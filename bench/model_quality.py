@@ -14,14 +14,14 @@ import time
 
 import dagster as dg
 
-from ecom_assets.assets import bronze, features, gold, silver
-from ecom_assets.automation.schedules import partition_range_tags
+from ecom_assets.definitions import defs
+from ecom_assets.defs.partitions import partition_range_tags
+from ecom_assets.defs.resources import build_resources
 from ecom_assets.events.simulator import simulate
 from ecom_assets.ml.dataset import labelled_dates, load_training_set
 from ecom_assets.ml.train import train
-from ecom_assets.partitions import LABEL_HORIZON_DAYS
-from ecom_assets.resources import build_resources
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
+from ecom_assets.transforms.labels import LABEL_HORIZON_DAYS
 
 SHOWN = ("roc_auc", "pr_auc", "brier", "lift_top10", "precision_top10")
 
@@ -29,7 +29,6 @@ SHOWN = ("roc_auc", "pr_auc", "brier", "lift_top10", "precision_top10")
 def build_lake(uri: str, start: dt.date, days: int, customers: int, seed: int) -> None:
     end = start + dt.timedelta(days=days - 1)
     simulate(Lake(uri), start=start, days=days, customers=customers, seed=seed, progress=False)
-    assets = dg.load_assets_from_modules([bronze, silver, gold, features])
     steps = [
         ("group:bronze", end + dt.timedelta(days=3)),
         ('key:"silver/events" or key:"gold/fact_events" or key:"gold/customer_daily_features"', end),
@@ -37,7 +36,7 @@ def build_lake(uri: str, start: dt.date, days: int, customers: int, seed: int) -
     ]
     for selection, last in steps:
         dg.materialize(
-            assets,
+            defs.assets,
             selection=selection,
             resources=build_resources(uri),
             tags=partition_range_tags(start, last),

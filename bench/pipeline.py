@@ -42,9 +42,9 @@ def main() -> None:
 
     import polars as pl
 
-    from ecom_assets.automation.backfill import materialize_range
     from ecom_assets.events.simulator import simulate
-    from ecom_assets.resources.lake import Lake
+    from ecom_assets.operations.materialize import materialize_range
+    from ecom_assets.storage.lake import Lake
 
     lake = Lake.from_settings()
     start = dt.date(2026, 9, 1)

@@ -34,7 +34,7 @@ def import_once(csv_path: str, lake_path: str) -> None:
     import resource
 
     from ecom_assets.events.rees46 import import_rees46
-    from ecom_assets.resources.lake import Lake
+    from ecom_assets.storage.lake import Lake
 
     started = time.perf_counter()
     summary = import_rees46(Lake(lake_path), [Path(csv_path)], progress=False)

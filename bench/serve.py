@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from ecom_assets.ml.dataset import feature_matrix
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.train import build_pipeline
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.features import FEATURE_NAMES
 from ecom_assets_tests.serving_support import (
     AS_OF,

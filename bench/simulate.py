@@ -11,7 +11,7 @@ import tempfile
 import time
 
 from ecom_assets.events.simulator import simulate
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 BUDGET_SECONDS = 60.0
 

@@ -26,5 +26,4 @@ USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"]
-# uvicorn itself rather than `ecom serve`: the ecom command also loads the pipeline, which this image lacks
-CMD ["sh", "-c", "exec uvicorn serving.app:create_app --factory --host 0.0.0.0 --port 8000 --workers \"$WORKERS\" --no-access-log"]
+CMD ["sh", "-c", "exec ecom serve --host 0.0.0.0 --port 8000 --workers \"$WORKERS\""]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ecom_assets.automation.backfill import RunFailedError
-from ecom_assets.resources.lake import Lake, TableNotFoundError
+from ecom_assets.operations.errors import RunFailedError
+from ecom_assets.storage.lake import Lake, TableNotFoundError
 
 
 class CliError(Exception):
@@ -71,7 +71,7 @@ def run_import_rees46(args: argparse.Namespace) -> None:
 
 
 def run_materialize(args: argparse.Namespace) -> None:
-    from ecom_assets.automation.backfill import materialize_range
+    from ecom_assets.operations.materialize import materialize_range
 
     if args.end < args.start:
         raise CliError(f"--end {args.end} is before --start {args.start}")
@@ -91,14 +91,14 @@ def run_serve(args: argparse.Namespace) -> None:
 
 
 def run_score_batch(args: argparse.Namespace) -> None:
-    from ecom_assets.ml.scoring import export_batch_scores
+    from ecom_assets.ml.batch_scores import export_batch_scores
 
     rows = export_batch_scores(Lake.from_settings(), args.date, args.out)
     print(f"scored {rows:,} customers as of {args.date} into {args.out}")
 
 
 def run_demo(args: argparse.Namespace) -> None:
-    from ecom_assets.automation.demo import run_demo as demo
+    from ecom_assets.operations.demo import run_demo as demo
 
     demo()
 

@@ -22,7 +22,7 @@ import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import BlobServiceClient
 
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.processes import background_process
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 FACT_EVENTS_SCHEMA = {
     "event_id": pl.String,

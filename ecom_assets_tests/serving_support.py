@@ -19,9 +19,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from ecom_assets.ml.dataset import FEATURES_TABLE, feature_matrix
+from ecom_assets.keys import CUSTOMER_DAILY_FEATURES
+from ecom_assets.ml.dataset import feature_matrix
 from ecom_assets.ml.registry import ModelManifest, ModelRegistry
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.features import FEATURE_NAMES, FEATURES_SCHEMA
 from ecom_assets_tests.processes import background_process
 
@@ -41,7 +42,7 @@ def features_frame(as_of: dt.date, customers: int, seed: int) -> pl.DataFrame:
 
 def write_features(lake: Lake, as_of: dt.date = AS_OF, customers: int = 300, seed: int = 0) -> pl.DataFrame:
     frame = features_frame(as_of, customers, seed)
-    lake.write_table(FEATURES_TABLE, frame, "as_of_date", [as_of])
+    lake.write_table(CUSTOMER_DAILY_FEATURES, frame, "as_of_date", [as_of])
     return frame
 
 

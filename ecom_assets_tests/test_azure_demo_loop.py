@@ -5,10 +5,10 @@ import datetime as dt
 
 import httpx
 
-from ecom_assets.assets.monitoring import report_path
-from ecom_assets.automation.backfill import materialize_range
 from ecom_assets.events.simulator import simulate
+from ecom_assets.ml.drift import report_path
 from ecom_assets.ml.registry import ModelRegistry
+from ecom_assets.operations.materialize import materialize_range
 from ecom_assets_tests.serving_support import running_service, wait_until
 
 START, DAYS = dt.date(2026, 9, 1), 40

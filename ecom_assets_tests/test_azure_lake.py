@@ -8,11 +8,11 @@ import os
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from ecom_assets.automation.backfill import materialize_range
 from ecom_assets.events.simulator import simulate
-from ecom_assets.resources.azure import BlobLocation, delta_storage_options
-from ecom_assets.resources.lake import Lake, TableNotFoundError
+from ecom_assets.operations.materialize import materialize_range
 from ecom_assets.settings import AzureSettings, get_settings
+from ecom_assets.storage.azure import BlobLocation, delta_storage_options
+from ecom_assets.storage.lake import Lake, TableNotFoundError
 from ecom_assets_tests import test_lake
 from ecom_assets_tests.test_lake import D1, frame
 

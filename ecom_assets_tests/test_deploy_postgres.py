@@ -16,14 +16,14 @@ from dagster._utils.tags import TagConcurrencyLimitsCounter
 from dagster_azure.blob.compute_log_manager import AzureBlobComputeLogManager
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
-from ecom_assets.assets.monitoring import DRIFT_REPORT
 from ecom_assets.definitions import defs
+from ecom_assets.defs.tables import asset_key
 from ecom_assets.events.simulator import simulate
-from ecom_assets.resources.lake import Lake
+from ecom_assets.keys import DRIFT_REPORT
+from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.postgres import DEPLOY
 
 ECOM = Path(sys.executable).with_name("ecom")
-RETRAIN_TAG = {"ecom/retrain": "true"}  # what deploy/dagster.yaml limits to one run at a time
 DAY = dt.date(2026, 10, 2)
 
 
@@ -89,10 +89,9 @@ def test_a_schedule_tick_runs_the_medallion_range_on_postgres(postgres_dagster_h
 
 
 def report_drift(instance: dg.DagsterInstance, day: dt.date, status: str, max_psi: float) -> None:
+    metadata = {"status": status, "max_psi": max_psi}
     instance.report_runless_asset_event(
-        dg.AssetMaterialization(
-            DRIFT_REPORT, partition=day.isoformat(), metadata={"status": status, "max_psi": max_psi}
-        )
+        dg.AssetMaterialization(asset_key(DRIFT_REPORT), partition=day.isoformat(), metadata=metadata)
     )
 
 
@@ -115,9 +114,10 @@ def test_sensor_ticks_read_drift_reports_from_postgres(postgres_dagster_home):
 def test_only_one_retraining_runs_at_a_time(postgres_dagster_home):
     instance = dg.DagsterInstance.get()
     retrain_job, medallion_job = defs.resolve_job_def("retrain_job"), defs.resolve_job_def("medallion_job")
-    running = instance.create_run_for_job(retrain_job, status=dg.DagsterRunStatus.STARTED, tags=RETRAIN_TAG)
+    retraining = retrain_job.tags  # every retraining run carries them
+    running = instance.create_run_for_job(retrain_job, status=dg.DagsterRunStatus.STARTED, tags=retraining)
     # what the daemon's queue weighs before it launches a run (queued runs also need a code location)
-    waiting = instance.create_run_for_job(retrain_job, tags=RETRAIN_TAG)
+    waiting = instance.create_run_for_job(retrain_job, tags=retraining)
     daily = instance.create_run_for_job(medallion_job)
 
     limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits

@@ -12,23 +12,23 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from ecom_assets.assets import features, ml
-from ecom_assets.assets.monitoring import DRIFT_REPORT, DriftReportConfig, drift_report, report_path
-from ecom_assets.automation.drift_check import check
-from ecom_assets.automation.jobs import retrain_job
-from ecom_assets.automation.schedules import partition_range_tags, weekly_retrain_schedule
-from ecom_assets.automation.sensors import (
+from ecom_assets.defs.features import assets as features
+from ecom_assets.defs.ml import assets as ml
+from ecom_assets.defs.ml import champion
+from ecom_assets.defs.ml.jobs import daily_ml_after_medallion_sensor, retrain_job, weekly_retrain_schedule
+from ecom_assets.defs.monitoring.assets import DriftReportConfig, drift_report
+from ecom_assets.defs.monitoring.sensors import (
     DriftCursor,
     build_drift_retrain_sensor,
-    daily_ml_after_medallion_sensor,
     drift_retrain_sensor,
 )
-from ecom_assets.checks.ml import promotion_gate
-from ecom_assets.ml.drift import DRIFT_SCHEMA, DriftReference, drift_of_day
+from ecom_assets.defs.partitions import daily_partitions, partition_range_tags
+from ecom_assets.defs.resources import build_resources
+from ecom_assets.keys import DRIFT_REPORT
+from ecom_assets.ml.batch_scores import require_champion, score_features
+from ecom_assets.ml.drift import DRIFT_SCHEMA, DriftReference, drift_of_day, report_path
 from ecom_assets.ml.registry import ModelRegistry
-from ecom_assets.ml.scoring import champion, score_features
-from ecom_assets.partitions import daily_partitions
-from ecom_assets.resources import build_resources
+from ecom_assets.operations.drift_check import check
 from ecom_assets.settings import get_settings
 from ecom_assets_tests.fact_events_factory import shop_history, write_fact_events
 
@@ -82,7 +82,7 @@ def write_day(lake, day: dt.date, shift: float) -> None:
         *FEATURES,
     )
     lake.write_table("gold/customer_daily_features", features, "as_of_date", [day])
-    lake.write_table("ml/batch_scores", score_features(features, champion(lake)), "as_of_date", [day])
+    lake.write_table("ml/batch_scores", score_features(features, require_champion(lake)), "as_of_date", [day])
 
 
 def materialize_drift(lake, instance, day: dt.date, last_day: dt.date | None = None, **kwargs):
@@ -92,7 +92,7 @@ def materialize_drift(lake, instance, day: dt.date, last_day: dt.date | None = N
     )
     return dg.materialize(
         [drift_report, *UPSTREAM],
-        selection=[DRIFT_REPORT],
+        selection=[dg.AssetKey.from_user_string(DRIFT_REPORT)],
         resources=build_resources(lake.uri),
         instance=instance,
         **partition,
@@ -293,8 +293,7 @@ def test_the_retraining_the_sensor_requests_goes_through_the_promotion_gate(lake
         ["gold", "fact_events"], partitions_def=daily_partitions, metadata={"partition_expr": "event_date"}
     )
     defs = dg.Definitions(
-        assets=[fact_events, *dg.load_assets_from_modules([features, ml])],
-        asset_checks=[promotion_gate],
+        assets=[fact_events, *dg.load_assets_from_modules([features, ml, champion])],
         jobs=[retrain_job],
         resources=build_resources(lake.uri),
     )

@@ -14,7 +14,6 @@ from azure.eventhub._pyamqp._encode import encode_payload
 from azure.eventhub._pyamqp.types import TYPE, VALUE, AMQPTypes
 from azure.eventhub._transport._pyamqp_transport import PyamqpTransport
 
-from ecom_assets.automation.backfill import materialize_range
 from ecom_assets.events.eventhubs import (
     IngestCounts,
     LandingWriter,
@@ -24,8 +23,9 @@ from ecom_assets.events.eventhubs import (
     ingest,
 )
 from ecom_assets.events.landing import list_landing_files, read_landing_lines
-from ecom_assets.resources.lake import Lake
+from ecom_assets.operations.materialize import materialize_range
 from ecom_assets.settings import EventHubsSettings
+from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.azurite import free_port
 from ecom_assets_tests.factories import event, line
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from ecom_assets.automation.backfill import materialize_range
 from ecom_assets.events.landing import landing_dir, list_landing_files, read_landing_lines
 from ecom_assets.events.simulator import generate, simulate
-from ecom_assets.resources.lake import Lake
+from ecom_assets.operations.materialize import materialize_range
+from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.processes import background_process
 
 pytestmark = pytest.mark.eventhubs_live

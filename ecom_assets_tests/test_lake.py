@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from ecom_assets.resources.lake import TableNotFoundError
+from ecom_assets.storage.lake import TableNotFoundError
 
 D1, D2, D3 = dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)
 

@@ -6,10 +6,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from ecom_assets.automation.backfill import RunFailedError, materialize_range
+from ecom_assets.defs.resources import build_resources
 from ecom_assets.events.landing import write_landing_file
 from ecom_assets.events.simulator import FaultRates, simulate
-from ecom_assets.resources import build_resources
+from ecom_assets.operations.materialize import RunFailedError, materialize_range
 from ecom_assets_tests.factories import event, line
 
 START = dt.date(2026, 10, 1)

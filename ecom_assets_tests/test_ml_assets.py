@@ -6,14 +6,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from ecom_assets.assets import features, ml
-from ecom_assets.automation.schedules import partition_range_tags
-from ecom_assets.checks.ml import promotion_gate
 from ecom_assets.cli import main
+from ecom_assets.defs.features import assets as features
+from ecom_assets.defs.ml import assets as ml
+from ecom_assets.defs.ml import champion
+from ecom_assets.defs.partitions import daily_partitions, partition_range_tags
+from ecom_assets.defs.resources import build_resources
 from ecom_assets.ml.registry import ModelRegistry
-from ecom_assets.partitions import daily_partitions
-from ecom_assets.resources import build_resources
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.features import build_customer_daily_features
 from ecom_assets_tests.fact_events_factory import shop_history, write_fact_events
 
@@ -25,7 +25,10 @@ SCORED = (LAST_EVENT_DATE - dt.timedelta(days=2), LAST_EVENT_DATE)
 FACT_EVENTS = dg.AssetSpec(
     ["gold", "fact_events"], partitions_def=daily_partitions, metadata={"partition_expr": "event_date"}
 )
-ASSETS = [FACT_EVENTS, *dg.load_assets_from_modules([features, ml]), promotion_gate]
+MODEL_AND_CHAMPION = 'key:"ml/propensity_model" or key:"ml/champion"'
+# 40 days of history: a week of warm-up leaves enough dates for a time split
+SHORT_WARM_UP = {"ml__propensity_model": {"config": {"min_history_days": 7}}}
+ASSETS = [FACT_EVENTS, *dg.load_assets_from_modules([features, ml, champion])]
 
 
 @pytest.fixture(scope="module")
@@ -47,26 +50,29 @@ def pipeline(tmp_path_factory):
             instance=instance,
             resources=build_resources(uri),
             tags=tags,
-            run_config={"ops": {"ml__propensity_model": {"config": config}}} if config else None,
+            run_config={"ops": config} if config else None,
         )
 
     results = {
         "features": run('key:"gold/customer_daily_features"', (START, LAST_EVENT_DATE)),
         "labels": run('key:"gold/label_purchase_next_7d"', (START, LAST_LABEL_DATE)),
-        # 40 days of history: a week of warm-up leaves enough dates for a time split
-        "model": run('key:"ml/propensity_model"', config={"min_history_days": 7}),
+        "model": run(MODEL_AND_CHAMPION, config=SHORT_WARM_UP),
         "scores": run('key:"ml/batch_scores"', SCORED),
     }
-    return lake, events, results
+    return lake, events, results, run
 
 
-def _metadata(result: dg.ExecuteInProcessResult) -> dict:
-    (event,) = result.get_asset_materialization_events()
-    return {key: value.value for key, value in event.materialization.metadata.items()}
+def _metadata(result: dg.ExecuteInProcessResult, key: str = "ml/propensity_model") -> dict:
+    (event,) = [
+        event
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey.from_user_string(key)
+    ]
+    return {name: value.value for name, value in event.materialization.metadata.items()}
 
 
 def test_ranged_feature_run_matches_the_transform_per_date(pipeline):
-    lake, events, results = pipeline
+    lake, events, results, _ = pipeline
     table = lake.read_table("gold/customer_daily_features").sort("as_of_date", "customer_id")
     expected = build_customer_daily_features(events, sorted(set(events["event_date"])))
     assert table.equals(expected.select(table.columns))
@@ -77,7 +83,7 @@ def test_ranged_feature_run_matches_the_transform_per_date(pipeline):
 
 
 def test_labels_exist_only_for_complete_horizons(pipeline):
-    lake, _, _ = pipeline
+    lake, _, _, _ = pipeline
     labels = lake.read_table("gold/label_purchase_next_7d")
     assert labels["as_of_date"].max() == LAST_LABEL_DATE
     feature_rows = lake.read_table("gold/customer_daily_features", "as_of_date", [LAST_LABEL_DATE])
@@ -104,7 +110,7 @@ def test_labels_refuse_a_horizon_with_an_unmaterialised_day(tmp_path):
 
 
 def test_model_is_registered_gated_and_promoted(pipeline):
-    lake, _, results = pipeline
+    lake, _, results, _ = pipeline
     metadata = _metadata(results["model"])
     assert metadata["split"] == "time"
     first_trained = dt.date.fromisoformat(metadata["training_window"].split(" .. ")[0])
@@ -113,11 +119,31 @@ def test_model_is_registered_gated_and_promoted(pipeline):
     assert "| decile |" in metadata["calibration_and_lift"]
     (check,) = results["model"].get_asset_check_evaluations()
     assert check.passed, check.description
+    decision = _metadata(results["model"], "ml/champion")
+    assert decision["decision"] == f"promoted {metadata['model_version']}"
+    assert decision["champion_before"] == "none"
+    assert "| roc_auc |" in decision["metrics_on_candidate_validation_rows"]
     assert ModelRegistry(lake).champion_version() == metadata["model_version"]
 
 
+def test_a_candidate_that_is_not_better_is_a_successful_run_that_keeps_the_champion(pipeline):
+    lake, _, _, run = pipeline
+    champion_before = ModelRegistry(lake).champion_version()
+    must_beat_by_a_mile = {"ml__champion": {"config": {"champion_tolerance": -0.5}}}
+    result = run(
+        MODEL_AND_CHAMPION,
+        config={**SHORT_WARM_UP, **must_beat_by_a_mile},
+    )
+    assert result.success
+    decision = _metadata(result, "ml/champion")
+    assert decision["decision"] == f"kept {champion_before}"
+    assert decision["candidate_version"] != champion_before and not decision["promoted"]
+    assert "worse than the champion" in decision["reasons"]
+    assert ModelRegistry(lake).champion_version() == champion_before
+
+
 def test_batch_scores_cover_every_featured_customer(pipeline):
-    lake, _, _ = pipeline
+    lake, _, _, _ = pipeline
     scores = lake.read_table("ml/batch_scores")
     dates = [SCORED[0] + dt.timedelta(days=offset) for offset in range(3)]
     features_rows = lake.read_table("gold/customer_daily_features", "as_of_date", dates)
@@ -128,7 +154,7 @@ def test_batch_scores_cover_every_featured_customer(pipeline):
 
 
 def test_score_batch_cli_exports_csv_and_parquet(pipeline, tmp_path, monkeypatch, capsys):
-    lake, _, _ = pipeline
+    lake, _, _, _ = pipeline
     monkeypatch.setenv("ECOM_LAKE_URI", lake.uri)
     from ecom_assets.settings import get_settings
 

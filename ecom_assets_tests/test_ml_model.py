@@ -6,15 +6,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from ecom_assets.ml.dataset import FEATURES_TABLE, LABELS_TABLE
-from ecom_assets.ml.gate import GateThresholds, decide, run_gate
-from ecom_assets.ml.metrics import evaluate
+from ecom_assets.keys import CUSTOMER_DAILY_FEATURES, LABEL_PURCHASE_NEXT_7D
+from ecom_assets.ml.evaluation import evaluate
+from ecom_assets.ml.gate import GateThresholds, decide, judge
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.split import customer_split, split
 from ecom_assets.ml.train import register_candidate, train
-from ecom_assets.partitions import LABEL_HORIZON_DAYS
 from ecom_assets.transforms.features import build_customer_daily_features
-from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
+from ecom_assets.transforms.labels import LABEL, LABEL_HORIZON_DAYS, build_label_purchase_next_7d
 from ecom_assets_tests.fact_events_factory import shop_history
 
 START = dt.date(2026, 9, 1)
@@ -101,19 +100,22 @@ def _register(lake, dataset: pl.DataFrame, labels: np.ndarray | None = None) -> 
     return register_candidate(ModelRegistry(lake), trained, data_fingerprint="test").version
 
 
-def test_gate_promotes_a_good_model_and_keeps_it_against_a_worse_one(lake, dataset):
+def test_gate_judges_a_good_model_fit_and_a_worse_one_not_without_writing_anything(lake, dataset):
     dates = sorted(set(dataset["as_of_date"]))
-    lake.write_table(FEATURES_TABLE, dataset.drop(LABEL), "as_of_date", dates)
-    lake.write_table(LABELS_TABLE, dataset.select("customer_id", "as_of_date", LABEL), "as_of_date", dates)
+    lake.write_table(CUSTOMER_DAILY_FEATURES, dataset.drop(LABEL), "as_of_date", dates)
+    lake.write_table(
+        LABEL_PURCHASE_NEXT_7D, dataset.select("customer_id", "as_of_date", LABEL), "as_of_date", dates
+    )
     registry = ModelRegistry(lake)
 
     good = _register(lake, dataset)
-    first = run_gate(lake, good, GateThresholds())
-    assert first.promote and registry.champion_version() == good
+    first = judge(lake, good, GateThresholds())
+    assert first.promote and registry.champion_version() is None, "judging must not promote"
+    registry.promote(good)
 
     shuffled = np.random.default_rng(1).permutation(dataset[LABEL].to_numpy())
     worse = _register(lake, dataset, labels=shuffled)
-    second = run_gate(lake, worse, GateThresholds(roc_auc_floor=0.0, pr_auc_margin=-1.0))
+    second = judge(lake, worse, GateThresholds(roc_auc_floor=0.0, pr_auc_margin=-1.0))
     assert not second.promote
     assert second.champion_version == good
     assert any("worse than the champion" in reason for reason in second.reasons)

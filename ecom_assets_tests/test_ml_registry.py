@@ -94,3 +94,20 @@ def test_a_version_without_manifest_is_invisible(lake):
         "ml/registry/propensity_model/versions/20990101T000000Z-deadbeef/propensity_model.joblib", b"x"
     )
     assert registry.versions() == [version]
+
+
+def test_a_challenger_is_pointed_at_verified_and_cleared_beside_the_champion(lake):
+    registry = ModelRegistry(lake)
+    first = _register(registry, seed=0, trained_at=dt.datetime(2026, 10, 21, tzinfo=dt.UTC)).version
+    second = _register(registry, seed=1, trained_at=dt.datetime(2026, 10, 22, tzinfo=dt.UTC)).version
+    registry.promote(first, reason="first model")
+    registry.assign("challenger", second, reason="close to the champion")
+    assert (registry.champion_version(), registry.version_in("challenger")) == (first, second)
+    assert registry.load_role("challenger").manifest.version == second
+    registry.clear("challenger")
+    assert registry.version_in("challenger") is None and registry.load_role("challenger") is None
+    assert registry.champion_version() == first
+    with pytest.raises(ValueError, match="never cleared"):
+        registry.clear("champion")
+    with pytest.raises(ValueError, match="unknown serving role"):
+        registry.assign("canary", first)

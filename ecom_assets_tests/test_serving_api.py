@@ -13,9 +13,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from ecom_assets.keys import PREDICTION_LOG
+from ecom_assets.ml.batch_scores import score_features
 from ecom_assets.ml.registry import ModelManifest, ModelRegistry
-from ecom_assets.ml.scoring import score_features
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.features import FEATURE_NAMES, no_activity_features
 from ecom_assets_tests.serving_support import (
     API_KEY,
@@ -24,7 +25,7 @@ from ecom_assets_tests.serving_support import (
     wait_until,
     write_features,
 )
-from serving.prediction_log import PREDICTION_LOG_SCHEMA, PREDICTION_LOG_TABLE
+from serving.prediction_log import PREDICTION_LOG_SCHEMA
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -185,9 +186,9 @@ def test_every_score_is_appended_to_the_prediction_log(served):
     served.post("/score", {"customer_id": "logged-customer"})
 
     def logged() -> pl.DataFrame:
-        if not served.lake.table_exists(PREDICTION_LOG_TABLE):
+        if not served.lake.table_exists(PREDICTION_LOG):
             return pl.DataFrame()
-        return served.lake.read_table(PREDICTION_LOG_TABLE).filter(pl.col("customer_id") == "logged-customer")
+        return served.lake.read_table(PREDICTION_LOG).filter(pl.col("customer_id") == "logged-customer")
 
     wait_until(lambda: logged().height == 1, what="the prediction log row", timeout=10)
     row = logged().row(0, named=True)

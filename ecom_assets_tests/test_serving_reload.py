@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from ecom_assets.ml.registry import MODEL_FILE, ModelRegistry
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.serving_support import register_model, running_service, wait_until, write_features
 
 

@@ -12,11 +12,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from ecom_assets.keys import PREDICTION_LOG
+from ecom_assets.ml.scorer import Scorer
 from ecom_assets.transforms.features import FEATURE_NAMES, no_activity_features
 from ecom_assets_tests.serving_support import write_features
 from serving.online_features import FeaturesUnavailableError, load_feature_index
-from serving.prediction_log import PREDICTION_LOG_TABLE, PredictionLog
-from serving.scorer import Scorer
+from serving.prediction_log import PredictionLog
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_prediction_log_appends_what_was_queued(lake):
     log.record(None, 0.25, "v1", cold_start=False, as_of=None)
     log.flush()
 
-    table = lake.read_table(PREDICTION_LOG_TABLE).sort("logged_at")
+    table = lake.read_table(PREDICTION_LOG).sort("logged_at")
     assert table["customer_id"].to_list() == ["c0", "c1", "c2", None]
     assert table["cold_start"].to_list() == [True, False, False, False]
     assert table["log_date"].to_list() == [day.date() for day in table["logged_at"]]

@@ -12,7 +12,7 @@ from ecom_assets.cli import main
 from ecom_assets.events.landing import LANDING_ROOT, read_landing_lines
 from ecom_assets.events.schema import CHANNELS, EVENT_TYPES, PRODUCT_EVENTS, QUANTITY_EVENTS, REQUIRED_FIELDS
 from ecom_assets.events.simulator import MALFORMED_KINDS, FaultRates, generate, simulate
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 START = dt.date(2026, 11, 2)
 SMALL = {"start": START, "days": 5, "customers": 200, "seed": 11}

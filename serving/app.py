@@ -13,14 +13,14 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from threadpoolctl import threadpool_limits
 
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from serving.api_keys import ApiKeyMiddleware, document_api_key
 from serving.errors import validation_error
-from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.model_store import ModelStore
 from serving.prediction_log import PredictionLog
+from serving.prometheus import MetricsMiddleware, ServiceMetrics
 from serving.routes import PROTECTED, add_routes
-from serving.scoring import ScoringService
+from serving.service import ScoringService
 from serving.settings import ServingSettings
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from fastapi.exceptions import HTTPException, RequestValidationError
 from pydantic_core import to_json
 
 from serving.schemas import Problem
-from serving.scoring import FeatureNamesError, NotReadyError
+from serving.service import FeatureNamesError, NotReadyError
 
 RETRY_AFTER_SECONDS = "5"
 NOT_READY = {

@@ -16,9 +16,9 @@ from threadpoolctl import threadpool_limits
 
 from ecom_assets.ml.dataset import feature_matrix
 from ecom_assets.ml.registry import ModelManifest, ModelRegistry
-from ecom_assets.resources.lake import Lake
+from ecom_assets.ml.scorer import Scorer
+from ecom_assets.storage.lake import Lake
 from serving.online_features import FeatureIndex, features_version, load_feature_index, no_activity_vector
-from serving.scorer import Scorer
 
 CHECK_ROWS = 500
 

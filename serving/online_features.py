@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ecom_assets.ml.dataset import FEATURES_TABLE, feature_matrix
-from ecom_assets.resources.lake import Lake
+from ecom_assets.keys import CUSTOMER_DAILY_FEATURES
+from ecom_assets.ml.dataset import feature_matrix
+from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.features import no_activity_features
 
 PARTITION_COLUMN = "as_of_date"
@@ -43,7 +44,7 @@ class FeatureIndex:
 
 def features_version(lake: Lake) -> int | None:
     """The Delta version of the features table: it changes whenever a partition is (re)written."""
-    return lake.table_version(FEATURES_TABLE) if lake.table_exists(FEATURES_TABLE) else None
+    return lake.table_version(CUSTOMER_DAILY_FEATURES) if lake.table_exists(CUSTOMER_DAILY_FEATURES) else None
 
 
 def no_activity_vector(feature_names: list[str]) -> np.ndarray:
@@ -59,19 +60,19 @@ def no_activity_vector(feature_names: list[str]) -> np.ndarray:
 def load_feature_index(lake: Lake, feature_names: list[str]) -> FeatureIndex:
     """Index the newest partition; raises ``FeaturesUnavailableError`` or ``ValueError`` naming what lacks."""
     no_activity = no_activity_vector(feature_names)
-    if not lake.table_exists(FEATURES_TABLE):
-        raise FeaturesUnavailableError(f"table {FEATURES_TABLE} does not exist yet: materialise it")
-    table = lake.scan_table(FEATURES_TABLE)
+    if not lake.table_exists(CUSTOMER_DAILY_FEATURES):
+        raise FeaturesUnavailableError(f"table {CUSTOMER_DAILY_FEATURES} does not exist yet: materialise it")
+    table = lake.scan_table(CUSTOMER_DAILY_FEATURES)
     as_of = table.select(pl.col(PARTITION_COLUMN).max()).collect().item()
     if as_of is None:
-        raise FeaturesUnavailableError(f"{FEATURES_TABLE} has no rows yet: materialise a partition")
-    frame = lake.read_table(FEATURES_TABLE, PARTITION_COLUMN, [as_of])
+        raise FeaturesUnavailableError(f"{CUSTOMER_DAILY_FEATURES} has no rows yet: materialise a partition")
+    frame = lake.read_table(CUSTOMER_DAILY_FEATURES, PARTITION_COLUMN, [as_of])
     customer_ids = frame["customer_id"].to_list()
     rows = {customer_id: position for position, customer_id in enumerate(customer_ids)}
     if len(rows) != len(customer_ids):
         log.warning(
             "%s as of %s repeats %d customer ids; the last row of each is served",
-            FEATURES_TABLE,
+            CUSTOMER_DAILY_FEATURES,
             as_of,
             len(customer_ids) - len(rows),
         )

@@ -15,8 +15,8 @@ from collections import deque
 
 import polars as pl
 
-from ecom_assets.ml.dataset import PREDICTION_LOG_TABLE
-from ecom_assets.resources.lake import Lake
+from ecom_assets.keys import PREDICTION_LOG
+from ecom_assets.storage.lake import Lake
 
 PREDICTION_LOG_SCHEMA = {
     "logged_at": pl.Datetime("us", "UTC"),
@@ -92,7 +92,7 @@ class PredictionLog:
             return
         rows = [self.pending.popleft() for _ in range(count)]
         try:
-            self.lake.append_table(PREDICTION_LOG_TABLE, rows_to_frame(rows), partition_column="log_date")
+            self.lake.append_table(PREDICTION_LOG, rows_to_frame(rows), partition_column="log_date")
         except Exception:  # the lake may be briefly unreachable: keep the rows for the next flush
             log.exception("prediction log: writing %d rows failed; they are retried at the next flush", count)
             room = max(self.max_pending - len(self.pending), 0)

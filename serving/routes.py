@@ -10,7 +10,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.errors import BAD_BODY, NOT_READY, UNAUTHORIZED, not_ready
-from serving.metrics import ServiceMetrics
+from serving.prometheus import ServiceMetrics
 from serving.schemas import (
     BatchScoreRequest,
     Health,
@@ -19,7 +19,7 @@ from serving.schemas import (
     ScoreResponse,
 )
 from serving.score_route import document_score, score_route
-from serving.scoring import NotReadyError, ScoringService
+from serving.service import NotReadyError, ScoringService
 
 PROTECTED = frozenset(["/model", "/score", "/score/batch"])
 

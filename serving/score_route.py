@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from serving.errors import NOT_READY, TOO_LARGE, UNAUTHORIZED, feature_errors, not_ready
 from serving.schemas import ScoreByCustomer, ScoreByFeatures
-from serving.scoring import FeatureNamesError, NotReadyError, ScoringService
+from serving.service import FeatureNamesError, NotReadyError, ScoringService
 
 SCORE_REQUEST = TypeAdapter(ScoreByCustomer | ScoreByFeatures)
 _REQUEST_SCHEMA = SCORE_REQUEST.json_schema(ref_template="#/components/schemas/{model}")

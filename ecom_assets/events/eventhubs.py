@@ -32,9 +32,9 @@ from azure.storage.blob import ContainerClient
 from rich.progress import Progress
 
 from ecom_assets.events.landing import write_landing_file
-from ecom_assets.resources.azure import blob_account_url, blob_credential
-from ecom_assets.resources.lake import Lake
 from ecom_assets.settings import EventHubsSettings
+from ecom_assets.storage.azure import blob_account_url, blob_credential
+from ecom_assets.storage.lake import Lake
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import datetime as dt
 import gzip
 from collections.abc import Iterable
 
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 LANDING_ROOT = "landing/events"
 LANDING_SUFFIXES = (".jsonl", ".jsonl.gz")

@@ -32,7 +32,7 @@ import orjson
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ecom_assets.events.landing import write_landing_file
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 COLUMNS = (
     "event_time",

@@ -28,6 +28,11 @@ DRIFT_SCHEMA = {
 }
 
 
+def report_path(as_of: dt.date) -> str:
+    """Lake-relative path of evidently's HTML page for one as-of date."""
+    return f"monitoring/reports/drift_{as_of.isoformat()}.html"
+
+
 class NoChampionError(LookupError):
     """Drift is measured against the champion's reference, and there is no champion yet."""
 
@@ -47,8 +52,8 @@ class DriftReference:
         version = registry.champion_version()
         if version is None:
             raise NoChampionError(
-                "no champion model to measure drift against: materialise ml/propensity_model and let it "
-                "pass the promotion_gate check first"
+                "no champion model to measure drift against: materialise ml/propensity_model and "
+                "ml/champion first"
             )
         features = registry.reference_features(version).select(registry.manifest(version).feature_names)
         scores = pl.DataFrame({SCORE: registry.validation_scores(version)})

@@ -1,5 +1,6 @@
-"""Promotion gate: a candidate becomes champion only if it clears absolute floors and is not worse than the
-current champion scored on the candidate's own validation rows. Otherwise the champion stays untouched."""
+"""Promotion gate: a candidate may become champion only if it clears absolute floors and is not worse than
+the current champion scored on the candidate's own validation rows. Judging changes nothing; the
+``ml/champion`` asset acts on the decision."""
 
 from dataclasses import dataclass, replace
 
@@ -8,9 +9,9 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from ecom_assets.ml.dataset import KEYS, feature_matrix, load_training_set
-from ecom_assets.ml.metrics import evaluate
+from ecom_assets.ml.evaluation import evaluate
 from ecom_assets.ml.registry import ModelRegistry
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.labels import LABEL
 
 COMPARED_METRICS = ("roc_auc", "pr_auc")
@@ -73,8 +74,8 @@ def _score(registry: ModelRegistry, version: str, rows: pl.DataFrame) -> np.ndar
     return loaded.model.predict_proba(feature_matrix(rows, loaded.manifest.feature_names))[:, 1]
 
 
-def run_gate(lake: Lake, version: str, thresholds: GateThresholds) -> GateDecision:
-    """Score candidate and champion on the candidate's validation rows; promote atomically if it passes."""
+def judge(lake: Lake, version: str, thresholds: GateThresholds) -> GateDecision:
+    """Score candidate and champion on the candidate's validation rows and decide; nothing is written."""
     registry = ModelRegistry(lake)
     rows = _validation_rows(lake, registry, version)
     labels = rows[LABEL].to_numpy()
@@ -83,7 +84,4 @@ def run_gate(lake: Lake, version: str, thresholds: GateThresholds) -> GateDecisi
     champion = None
     if champion_version not in (None, version):
         champion = evaluate(labels, _score(registry, champion_version, rows))
-    decision = replace(decide(candidate, champion, thresholds), champion_version=champion_version)
-    if decision.promote:
-        registry.promote(version)
-    return decision
+    return replace(decide(candidate, champion, thresholds), champion_version=champion_version)

@@ -7,7 +7,8 @@ Layout under ``ml/registry/<name>/``::
     versions/<version>/reference_features.parquet  training feature sample, the drift reference
     versions/<version>/validation_scores.parquet   column ``score``, the prediction-drift reference
     versions/<version>/manifest.json             written last: a version exists once this does
-    champion.json                                {"version", "sha256", "promoted_at"}
+    champion.json                                {"version", "sha256", "assigned_at", "reason"}
+    challenger.json                              the same, for a challenger served beside the champion
 
 Artifacts are verified against their SHA-256 before unpickling, so a tampered or truncated file is
 refused instead of executed.
@@ -27,11 +28,14 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 MODEL_FILE = "propensity_model.joblib"
 REFERENCE_MAX_ROWS = 100_000
 TRACKED_LIBRARIES = ("scikit-learn", "numpy", "polars", "joblib")
+CHAMPION_ROLE = "champion"
+CHALLENGER_ROLE = "challenger"
+ROLES = (CHAMPION_ROLE, CHALLENGER_ROLE)
 
 
 class ArtifactIntegrityError(ValueError):
@@ -156,38 +160,61 @@ class ModelRegistry:
             )
         return LoadedModel(model=joblib.load(io.BytesIO(data)), manifest=manifest)
 
-    # -- champion ------------------------------------------------------------------------------
+    # -- serving roles: champion and challenger ---------------------------------------------------
 
-    @property
-    def _champion_path(self) -> str:
-        return f"{self.root}/champion.json"
+    def _pointer_path(self, role: str) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown serving role {role!r}: one of {', '.join(ROLES)}")
+        return f"{self.root}/{role}.json"
 
-    def champion_version(self) -> str | None:
-        if not self.lake.exists(self._champion_path):
+    def _pointer(self, role: str) -> dict | None:
+        path = self._pointer_path(role)
+        return json.loads(self.lake.read_bytes(path)) if self.lake.exists(path) else None
+
+    def version_in(self, role: str) -> str | None:
+        """The version a role points at, or None when nothing was ever set there (or it was cleared)."""
+        pointer = self._pointer(role)
+        return pointer["version"] if pointer else None
+
+    def load_role(self, role: str) -> LoadedModel | None:
+        """The model a role points at, verified against the SHA-256 the pointer recorded."""
+        pointer = self._pointer(role)
+        if pointer is None:
             return None
-        return json.loads(self.lake.read_bytes(self._champion_path))["version"]
-
-    def load_champion(self) -> LoadedModel | None:
-        if not self.lake.exists(self._champion_path):
-            return None
-        pointer = json.loads(self.lake.read_bytes(self._champion_path))
         loaded = self.load(pointer["version"])
         if loaded.manifest.sha256 != pointer["sha256"]:
             raise ArtifactIntegrityError(
-                f"champion pointer names {pointer['version']} with SHA-256 {pointer['sha256'][:12]}…, "
-                f"but its manifest says {loaded.manifest.sha256[:12]}…; re-promote a verified version"
+                f"{role} pointer names {pointer['version']} with SHA-256 {pointer['sha256'][:12]}…, "
+                f"but its manifest says {loaded.manifest.sha256[:12]}…; set a verified version again"
             )
         return loaded
 
-    def promote(self, version: str) -> None:
-        """Point the champion at a verified version, replacing the pointer file in one atomic write."""
+    def assign(self, role: str, version: str, reason: str = "") -> None:
+        """Point a role at a verified version, replacing the pointer file in one atomic write."""
         manifest = self.load(version).manifest
         pointer = {
             "version": version,
             "sha256": manifest.sha256,
-            "promoted_at": dt.datetime.now(dt.UTC).isoformat(),
+            "assigned_at": dt.datetime.now(dt.UTC).isoformat(),
+            "reason": reason,
         }
-        self.lake.write_bytes(self._champion_path, json.dumps(pointer, indent=2).encode())
+        self.lake.write_bytes(self._pointer_path(role), json.dumps(pointer, indent=2).encode())
+
+    def clear(self, role: str) -> None:
+        """Remove a role's pointer (a challenger promoted or retired); the champion is only ever replaced."""
+        if role == CHAMPION_ROLE:
+            raise ValueError("the champion pointer is replaced, never cleared")
+        if self.lake.exists(self._pointer_path(role)):
+            self.lake.remove(self._pointer_path(role))
+
+    def champion_version(self) -> str | None:
+        return self.version_in(CHAMPION_ROLE)
+
+    def load_champion(self) -> LoadedModel | None:
+        return self.load_role(CHAMPION_ROLE)
+
+    def promote(self, version: str, reason: str = "") -> None:
+        self.assign(CHAMPION_ROLE, version, reason)
 
     # -- drift references ----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ecom_assets.partitions import LABEL_HORIZON_DAYS
+from ecom_assets.transforms.labels import LABEL_HORIZON_DAYS
 
 MIN_TRAIN_DATES = 3
 VALIDATION_SHARE = 0.25

@@ -12,7 +12,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ecom_assets.ml.dataset import feature_matrix
-from ecom_assets.ml.metrics import RecencyBaseline, calibration_table, evaluate
+from ecom_assets.ml.evaluation import RecencyBaseline, calibration_table, evaluate
 from ecom_assets.ml.registry import ModelManifest, ModelRegistry
 from ecom_assets.ml.split import Split, split
 from ecom_assets.transforms.features import FEATURE_NAMES

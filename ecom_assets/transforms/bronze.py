@@ -6,7 +6,7 @@ import polars as pl
 
 from ecom_assets.events.landing import list_landing_files, read_landing_lines
 from ecom_assets.events.schema import BRONZE_SCHEMA
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 
 def bronze_lines(

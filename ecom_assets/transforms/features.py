@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ecom_assets.partitions import FEATURE_LOOKBACK_DAYS
-
+# Features as of D see exactly the event dates D-27 .. D.
+FEATURE_LOOKBACK_DAYS = 28
 WINDOWS = (1, 7, FEATURE_LOOKBACK_DAYS)
 # A recency never observed inside the look-back window is reported as the first day outside it.
 NOT_SEEN_DAYS = float(FEATURE_LOOKBACK_DAYS)

@@ -4,8 +4,7 @@ import datetime as dt
 
 import polars as pl
 
-from ecom_assets.partitions import LABEL_HORIZON_DAYS
-
+LABEL_HORIZON_DAYS = 7
 LABEL = "purchased_next_7d"
 
 

@@ -15,7 +15,7 @@ from ecom_assets.events.simulator.delivery import EPOCH, Delivery, DeliveryCount
 from ecom_assets.events.simulator.faults import FaultRates
 from ecom_assets.events.simulator.sessions import SessionWalker, TimedEvent, Visitor
 from ecom_assets.events.simulator.world import WEB_DEVICES, Catalogue, Population, uuid_strings
-from ecom_assets.resources.lake import Lake
+from ecom_assets.storage.lake import Lake
 
 MAX_LINES_PER_FILE = 100_000
 WEEKDAY_WEIGHTS = (1.0, 0.95, 0.95, 1.0, 1.05, 1.15, 1.2)  # Monday .. Sunday

@@ -1,1 +1,0 @@
-"""Jobs, schedules, sensors and the range runs behind ``ecom materialize``."""
