@@ -1,0 +1,77 @@
+"""The rows of a CSV (plain or gzip) or Parquet file, streamed with the number a person finds them by.
+
+A CSV row's number is the line it starts on (the header is line 1); a Parquet row's is its position
+(the first row is 1). CSV values are text; Parquet values are what the column holds (numbers, times).
+"""
+
+import csv
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ecom_assets.events.importing import open_text
+
+PARQUET_BATCH_ROWS = 20_000
+PROGRESS_EVERY_ROWS = 20_000
+
+
+@dataclass
+class TableRows:
+    columns: list[str]
+    rows: Iterator[tuple[int, list | tuple]]  # (row number, values in column order)
+
+
+def _csv_rows(reader, advance: Callable[[], None]) -> Iterator[tuple[int, list]]:
+    start = reader.line_num + 1
+    for count, values in enumerate(reader, start=1):
+        if values:  # a blank line is no row
+            yield start, values
+        start = reader.line_num + 1
+        if count % PROGRESS_EVERY_ROWS == 0:
+            advance()
+    advance()
+
+
+@contextmanager
+def _csv_table(path: Path, advance: Callable[[int], None]) -> Iterator[TableRows]:
+    with open_text(path) as (text, raw):
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if not header:
+            raise ValueError(f"{path}: no header line; the first line must name the columns")
+        columns = [name.strip() for name in [header[0].lstrip("\ufeff"), *header[1:]]]
+        yield TableRows(columns, _csv_rows(reader, lambda: advance(raw.tell())))
+
+
+def _parquet_rows(
+    file: pq.ParquetFile, size: int, advance: Callable[[int], None]
+) -> Iterator[tuple[int, tuple]]:
+    number, total = 0, max(file.metadata.num_rows, 1)
+    for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+        for values in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+            number += 1
+            yield number, values
+        advance(size * number // total)
+
+
+@contextmanager
+def _parquet_table(path: Path, advance: Callable[[int], None]) -> Iterator[TableRows]:
+    try:
+        file = pq.ParquetFile(path)
+    except pa.ArrowException as error:
+        raise ValueError(f"{path}: not a readable Parquet file ({error})") from None
+    with file:
+        yield TableRows(file.schema_arrow.names, _parquet_rows(file, path.stat().st_size, advance))
+
+
+def open_table(path: Path, advance: Callable[[int], None]):
+    """A context giving the file's columns and its rows; ``advance`` is called with the bytes done."""
+    if path.name.endswith((".csv", ".csv.gz")):
+        return _csv_table(path, advance)
+    if path.name.endswith(".parquet"):
+        return _parquet_table(path, advance)
+    raise ValueError(f"{path}: not a .csv, .csv.gz or .parquet file")
