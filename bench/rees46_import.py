@@ -9,12 +9,12 @@ peak resident memory; the last line is the ratio of the largest file's peak memo
 """
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from child_process import measure, report
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"
 
@@ -31,16 +31,12 @@ def build_csv(rows: int, target: Path) -> None:
 
 def import_once(csv_path: str, lake_path: str) -> None:
     """Runs in a child process, so that its peak memory is its own."""
-    import resource
-
     from ecom_assets.events.rees46 import import_rees46
     from ecom_assets.storage.lake import Lake
 
     started = time.perf_counter()
     summary = import_rees46(Lake(lake_path), [Path(csv_path)], progress=False)
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": summary.rows, "seconds": seconds, "peak_mb": peak_mb}))
+    report(summary.rows, summary.events, time.perf_counter() - started)
 
 
 def main() -> None:
@@ -53,8 +49,7 @@ def main() -> None:
             csv_path = Path(folder) / f"rees46-{rows}.csv"
             build_csv(rows, csv_path)
             size_mb = csv_path.stat().st_size / 1e6
-            child = [sys.executable, __file__, "--child", str(csv_path), f"{folder}/lake-{rows}"]
-            result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
+            result = measure(__file__, str(csv_path), f"{folder}/lake-{rows}")
             peaks.append(result["peak_mb"])
             print(
                 f"{rows:>10,} rows ({size_mb:7.1f} MB): {result['seconds']:6.1f} s, "

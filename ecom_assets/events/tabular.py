@@ -6,7 +6,7 @@ A CSV row's number is the line it starts on (the header is line 1); a Parquet ro
 
 import csv
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +68,7 @@ def _parquet_table(path: Path, advance: Callable[[int], None]) -> Iterator[Table
         yield TableRows(file.schema_arrow.names, _parquet_rows(file, path.stat().st_size, advance))
 
 
-def open_table(path: Path, advance: Callable[[int], None]):
+def open_table(path: Path, advance: Callable[[int], None]) -> AbstractContextManager[TableRows]:
     """A context giving the file's columns and its rows; ``advance`` is called with the bytes done."""
     if path.name.endswith((".csv", ".csv.gz")):
         return _csv_table(path, advance)

@@ -1,0 +1,98 @@
+"""Order-lines import speed and memory: events per second, and peak memory that stays flat as files grow.
+
+    .venv/bin/python bench/orders_import.py [--rows 200000 1000000]
+
+Writes order-line files of each size (a year of orders of 1-5 lines for 20,000 customers, 2% returns,
+0.5% rows with a zero quantity), as CSV and as Parquet, imports each in a fresh process into a temporary
+local lake, and prints rows/s, events/s and the peak resident memory; the last line is the ratio of the
+largest file's peak memory to the smallest's (near 1 means memory does not grow with the file).
+"""
+
+import argparse
+import csv
+import datetime as dt
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from child_process import measure, report
+
+HEADER = [
+    "order_id",
+    "customer_id",
+    "ordered_at",
+    "product_id",
+    "quantity",
+    "unit_price",
+    "category",
+    "country",
+]
+FIRST_DAY = dt.datetime(2025, 1, 1)
+
+
+def order_lines(rows: int) -> list[list[str]]:
+    draw, lines, order = random.Random(7), [], 0
+    while len(lines) < rows:
+        order += 1
+        at = FIRST_DAY + dt.timedelta(minutes=order * 525_600 * 5 // (rows * 2))
+        customer = f"c{draw.randrange(20_000)}"
+        for _ in range(draw.randint(1, 5)):
+            roll = draw.random()
+            quantity = -1 if roll < 0.02 else 0 if roll < 0.025 else draw.randint(1, 4)
+            product = draw.randrange(2_000)
+            lines.append(
+                [f"o{order}", customer, at.isoformat(sep=" "), f"p{product}", str(quantity),
+                 f"{1 + product % 97 * 0.5:.2f}", f"cat{product % 40}", "DE"]
+            )  # fmt: skip
+    return lines[:rows]
+
+
+def write_files(rows: int, folder: Path) -> list[Path]:
+    lines = order_lines(rows)
+    csv_path, parquet_path = folder / f"orders-{rows}.csv", folder / f"orders-{rows}.parquet"
+    with csv_path.open("w", newline="") as target:
+        csv.writer(target).writerows([HEADER, *lines])
+    columns = {name: [line[index] for line in lines] for index, name in enumerate(HEADER)}
+    pq.write_table(pa.table(columns), parquet_path, row_group_size=100_000)
+    return [csv_path, parquet_path]
+
+
+def import_once(path: str, lake_path: str) -> None:
+    """Runs in a child process, so that its peak memory is its own."""
+    from ecom_assets.events.orders import import_orders
+    from ecom_assets.storage.lake import Lake
+
+    started = time.perf_counter()
+    summary = import_orders(Lake(lake_path), [Path(path)], progress=False)
+    report(summary.rows, summary.events, time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
+    args = parser.parse_args()
+    peaks = []
+    with tempfile.TemporaryDirectory() as folder:
+        for rows in args.rows:
+            for path in write_files(rows, Path(folder)):
+                size_mb = path.stat().st_size / 1e6
+                result = measure(__file__, str(path), f"{folder}/lake-{path.name}")
+                peaks.append(result["peak_mb"])
+                seconds = result["seconds"]
+                print(
+                    f"{path.suffix[1:]:>7} {rows:>10,} rows ({size_mb:6.1f} MB): {seconds:6.1f} s, "
+                    f"{rows / seconds:>9,.0f} rows/s, {result['events'] / seconds:>9,.0f} events/s, "
+                    f"peak memory {result['peak_mb']:5.0f} MB"
+                )
+    print(f"peak memory ratio largest/smallest file: {max(peaks[-2:]) / max(peaks[:2]):.2f}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        import_once(sys.argv[2], sys.argv[3])
+    else:
+        main()
