@@ -12,14 +12,12 @@ import argparse
 import csv
 import datetime as dt
 import random
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from child_process import measure, report
+from child_process import measure
 
 HEADER = [
     "order_id",
@@ -61,16 +59,6 @@ def write_files(rows: int, folder: Path) -> list[Path]:
     return [csv_path, parquet_path]
 
 
-def import_once(path: str, lake_path: str) -> None:
-    """Runs in a child process, so that its peak memory is its own."""
-    from ecom_assets.events.orders import import_orders
-    from ecom_assets.storage.lake import Lake
-
-    started = time.perf_counter()
-    summary = import_orders(Lake(lake_path), [Path(path)], progress=False)
-    report(summary.rows, summary.events, time.perf_counter() - started)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
@@ -80,7 +68,7 @@ def main() -> None:
         for rows in args.rows:
             for path in write_files(rows, Path(folder)):
                 size_mb = path.stat().st_size / 1e6
-                result = measure(__file__, str(path), f"{folder}/lake-{path.name}")
+                result = measure("orders", str(path), f"{folder}/lake-{path.name}")
                 peaks.append(result["peak_mb"])
                 seconds = result["seconds"]
                 print(
@@ -92,7 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        import_once(sys.argv[2], sys.argv[3])
-    else:
-        main()
+    main()

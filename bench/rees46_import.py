@@ -9,12 +9,10 @@ peak resident memory; the last line is the ratio of the largest file's peak memo
 """
 
 import argparse
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from child_process import measure, report
+from child_process import measure
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"
 
@@ -29,16 +27,6 @@ def build_csv(rows: int, target: Path) -> None:
             out.write(body[row].replace("2019-10-01", f"2019-10-{1 + block % 31:02d}", 1) + "\n")
 
 
-def import_once(csv_path: str, lake_path: str) -> None:
-    """Runs in a child process, so that its peak memory is its own."""
-    from ecom_assets.events.rees46 import import_rees46
-    from ecom_assets.storage.lake import Lake
-
-    started = time.perf_counter()
-    summary = import_rees46(Lake(lake_path), [Path(csv_path)], progress=False)
-    report(summary.rows, summary.events, time.perf_counter() - started)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
@@ -49,7 +37,7 @@ def main() -> None:
             csv_path = Path(folder) / f"rees46-{rows}.csv"
             build_csv(rows, csv_path)
             size_mb = csv_path.stat().st_size / 1e6
-            result = measure(__file__, str(csv_path), f"{folder}/lake-{rows}")
+            result = measure("rees46", str(csv_path), f"{folder}/lake-{rows}")
             peaks.append(result["peak_mb"])
             print(
                 f"{rows:>10,} rows ({size_mb:7.1f} MB): {result['seconds']:6.1f} s, "
@@ -60,7 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        import_once(sys.argv[2], sys.argv[3])
-    else:
-        main()
+    main()
