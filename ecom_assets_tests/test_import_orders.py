@@ -356,7 +356,11 @@ def test_cli_refuses_a_bad_option_in_one_line(tmp_path, capsys, arguments, messa
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("orders.xlsx", "not a .csv, .csv.gz or .parquet file"), ("x.parquet", "not a readable Parquet file")],
+    [
+        ("orders.xlsx", "not a .csv, .csv.gz or .parquet file"),
+        ("x.parquet", "not a readable Parquet file"),
+        ("plain.csv.gz", "not a readable CSV file (Not a gzipped file"),
+    ],
 )
 def test_cli_refuses_a_file_it_cannot_read(tmp_path, capsys, name, message):
     (tmp_path / name).write_text("order_id\n")
@@ -392,3 +396,15 @@ def test_cli_points_at_the_partition_start_for_older_orders(tmp_path, capsys):
     main(["import-orders", str(source)])
 
     assert "set ECOM_PARTITIONS_START=2010-12-01" in capsys.readouterr().out
+
+
+def test_a_file_that_breaks_off_is_one_error_naming_it(lake, tmp_path):
+    rows = [[f"A{n}", "c1", "2026-03-02 10:00", f"p{n}", "1", "1.0"] for n in range(20_000)]
+    packed = gzip.compress(write_csv(tmp_path / "orders.csv", HEADER, rows).read_bytes())
+    truncated = tmp_path / "truncated.csv.gz"
+    truncated.write_bytes(packed[: len(packed) // 2])
+
+    with pytest.raises(
+        ValueError, match=r"truncated.csv.gz: unreadable after its first rows \(Compressed file"
+    ):
+        import_orders(lake, [truncated], progress=False)

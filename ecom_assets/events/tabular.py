@@ -19,6 +19,10 @@ PARQUET_BATCH_ROWS = 20_000
 PROGRESS_EVERY_ROWS = 20_000
 
 
+# What a damaged file raises part-way (a truncated gzip, a corrupt Parquet page, an oversized CSV field).
+READ_ERRORS = (OSError, EOFError, csv.Error, pa.ArrowException)
+
+
 @dataclass
 class TableRows:
     columns: list[str]
@@ -36,15 +40,26 @@ def _csv_rows(reader, advance: Callable[[], None]) -> Iterator[tuple[int, list]]
     advance()
 
 
+def _readable(path: Path, rows: Iterator[tuple[int, list | tuple]]) -> Iterator[tuple[int, list | tuple]]:
+    """The rows, and a file that breaks off as a one-line error naming it."""
+    try:
+        yield from rows
+    except READ_ERRORS as error:
+        raise ValueError(f"{path}: unreadable after its first rows ({error})") from None
+
+
 @contextmanager
 def _csv_table(path: Path, advance: Callable[[int], None]) -> Iterator[TableRows]:
     with open_text(path) as (text, raw):
         reader = csv.reader(text)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except READ_ERRORS as error:
+            raise ValueError(f"{path}: not a readable CSV file ({error})") from None
         if not header:
             raise ValueError(f"{path}: no header line; the first line must name the columns")
         columns = [name.strip() for name in [header[0].lstrip("\ufeff"), *header[1:]]]
-        yield TableRows(columns, _csv_rows(reader, lambda: advance(raw.tell())))
+        yield TableRows(columns, _readable(path, _csv_rows(reader, lambda: advance(raw.tell()))))
 
 
 def _parquet_rows(
@@ -65,7 +80,8 @@ def _parquet_table(path: Path, advance: Callable[[int], None]) -> Iterator[Table
     except pa.ArrowException as error:
         raise ValueError(f"{path}: not a readable Parquet file ({error})") from None
     with file:
-        yield TableRows(file.schema_arrow.names, _parquet_rows(file, path.stat().st_size, advance))
+        rows = _parquet_rows(file, path.stat().st_size, advance)
+        yield TableRows(file.schema_arrow.names, _readable(path, rows))
 
 
 def open_table(path: Path, advance: Callable[[int], None]) -> AbstractContextManager[TableRows]:
