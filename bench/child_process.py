@@ -3,6 +3,7 @@
 measure("orders", "orders.csv", "/tmp/lake")  # {"rows", "events", "seconds", "peak_mb"}
 """
 
+import argparse
 import importlib
 import json
 import resource
@@ -15,6 +16,13 @@ IMPORTERS = {
     "rees46": ("ecom_assets.events.rees46", "import_rees46"),
     "orders": ("ecom_assets.events.orders", "import_orders"),
 }
+
+
+def row_counts(doc: str) -> list[int]:
+    """The ``--rows`` of an import bench's command line: the file sizes to measure."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
+    return parser.parse_args().rows
 
 
 def measure(importer: str, source: str, lake_path: str) -> dict:

@@ -9,7 +9,6 @@ at the fork, on Linux: the parent writes the files without holding them); the la
 largest file's peak memory to the smallest's (near 1 means memory does not grow with the file).
 """
 
-import argparse
 import csv
 import datetime as dt
 import random
@@ -20,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from child_process import measure
+from child_process import measure, row_counts
 
 HEADER = [
     "order_id",
@@ -68,12 +67,9 @@ def write_files(rows: int, folder: Path) -> list[Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
-    args = parser.parse_args()
     peaks = []
     with tempfile.TemporaryDirectory() as folder:
-        for rows in args.rows:
+        for rows in row_counts(__doc__):
             for path in write_files(rows, Path(folder)):
                 size_mb = path.stat().st_size / 1e6
                 result = measure("orders", str(path), f"{folder}/lake-{path.name}")

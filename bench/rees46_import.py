@@ -8,11 +8,10 @@ peak resident memory; the last line is the ratio of the largest file's peak memo
 (near 1 means memory does not grow with the file). The full October 2019 file has 42.4 M rows.
 """
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from child_process import measure
+from child_process import measure, row_counts
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"
 
@@ -28,12 +27,9 @@ def build_csv(rows: int, target: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
-    args = parser.parse_args()
     peaks = []
     with tempfile.TemporaryDirectory() as folder:
-        for rows in args.rows:
+        for rows in row_counts(__doc__):
             csv_path = Path(folder) / f"rees46-{rows}.csv"
             build_csv(rows, csv_path)
             size_mb = csv_path.stat().st_size / 1e6

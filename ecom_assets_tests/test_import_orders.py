@@ -15,7 +15,7 @@ import pytest
 from ecom_assets.cli import main
 from ecom_assets.events.importing import MAX_EXAMPLES
 from ecom_assets.events.landing import list_landing_files, read_landing_lines
-from ecom_assets.events.orders import import_orders
+from ecom_assets.events.orders import LineOccurrences, import_orders
 from ecom_assets.operations.materialize import materialize_range
 from ecom_assets.storage.lake import Lake
 
@@ -287,6 +287,16 @@ def test_reimport_of_the_same_orders_gives_the_same_event_ids(lake, tmp_path):
 
     assert len(set(ids)) == 4
     assert sorted(event["event_id"] for event in landed(other_lake, MARCH_2)) == sorted(ids)
+
+
+def test_lines_of_a_product_are_counted_per_order_over_the_orders_remembered():
+    occurrences = LineOccurrences(orders=2)
+
+    counted = [occurrences.next(order, "p1") for order in ("A", "B", "A", "C", "A", "B", "C")]
+
+    # Two orders remembered: C pushes out B (A was seen later), B back pushes out C, C back pushes out A.
+    assert counted == [0, 0, 1, 0, 2, 0, 0]
+    assert (occurrences.next("C", "p1"), occurrences.next("C", "p2")) == (1, 0)
 
 
 def test_imported_events_pass_silver_validation_and_a_reimport_lands_once(lake, tmp_path):
