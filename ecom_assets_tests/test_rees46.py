@@ -42,7 +42,7 @@ def test_sample_lands_every_complete_row_and_keeps_the_truncated_last_line(lake)
     summary = import_rees46(lake, [SAMPLE], progress=False)
 
     events = landed_events(lake, OCT_1)
-    assert (summary.rows, summary.events, summary.malformed) == (17_435, 17_434, 1)
+    assert (summary.rows, summary.events, summary.rejected_rows) == (17_435, 17_434, 1)
     assert len(events) == 17_434 and summary.events_by_date == {OCT_1: 17_434}
     assert Counter(event["event_type"] for event in events) == {
         "product_view": 17_055,
@@ -51,10 +51,14 @@ def test_sample_lands_every_complete_row_and_keeps_the_truncated_last_line(lake)
     }
     # Three rows of the sample are exact repeats within their second: distinct events, distinct ids.
     assert len({event["event_id"] for event in events}) == 17_434
-    assert summary.malformed_examples == [f"{SAMPLE}:17436: expected 9 fields, found 8"]
+    assert summary.reject_examples == [f"{SAMPLE}:17436: expected 9 fields, found 8"]
     (rejects,) = summary.reject_files
     kept = orjson.loads(lake.read_bytes(rejects))
-    assert kept["line_number"] == 17_436 and kept["raw"].endswith(",elenberg,25.71,52040330")
+    assert (
+        kept["line_number"] == 17_436
+        and kept["reason"] == "malformed"
+        and kept["raw"].endswith(",elenberg,25.71,52040330")
+    )
 
 
 @needs_rees46_sample
@@ -133,9 +137,9 @@ def test_every_malformed_line_is_kept_with_its_line_number_and_reason(lake, tmp_
 
     summary = import_rees46(lake, [source], progress=False)
 
-    assert (summary.rows, summary.events, summary.malformed) == (6, 2, 4)
-    reasons = [line.split(": ", 1)[1] for line in summary.malformed_examples]
-    assert [line.split(":")[1] for line in summary.malformed_examples] == ["3", "4", "5", "8"]
+    assert (summary.rows, summary.events, summary.rejected_rows) == (6, 2, 4)
+    reasons = [line.split(": ", 1)[1] for line in summary.reject_examples]
+    assert [line.split(":")[1] for line in summary.reject_examples] == ["3", "4", "5", "8"]
     assert reasons[0].startswith("event_time 'yesterday'") and "wishlist" in reasons[1]
     assert reasons[2].startswith("price 'cheap'") and reasons[3] == "expected 9 fields, found 3"
     assert [event.get("category") for event in landed_events(lake, OCT_1)] == ["7", "kitchen,mixer"]
