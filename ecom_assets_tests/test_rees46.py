@@ -198,3 +198,14 @@ def test_sample_flows_through_to_gold_with_exact_counts(lake):
     )
     assert facts["revenue"].sum() == pytest.approx(sum(float(row["price"]) for row in purchases))
     assert (facts["event_date"] == OCT_1).all()
+
+
+@pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(HEADER.encode() + b"\n")[:25]])
+def test_a_damaged_gzip_is_one_line_naming_the_file(tmp_path, capsys, content):
+    damaged = tmp_path / "2019-Oct.csv.gz"
+    damaged.write_bytes(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import-rees46", str(damaged)])
+    assert exit_info.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"{damaged}: unreadable after 0 rows" in line

@@ -32,6 +32,7 @@ from ecom_assets.events.importing import (
     open_text,
     uuid5_text,
 )
+from ecom_assets.events.tabular import READ_ERRORS
 from ecom_assets.storage.lake import Lake
 
 COLUMNS = (
@@ -156,6 +157,16 @@ def _add_line(source: SourceImport, repeats: RepeatCounter, line_number: int, li
 
 
 def _import_file(source: SourceImport, advance: Callable[[int], None]) -> None:
+    try:
+        _import_lines(source, advance)
+    except READ_ERRORS as error:
+        raise ValueError(
+            f"{source.path}: unreadable after {source.summary.rows:,} rows ({error}); the rows before it "
+            "landed, and importing the repaired file again replaces them"
+        ) from None
+
+
+def _import_lines(source: SourceImport, advance: Callable[[int], None]) -> None:
     repeats = RepeatCounter()
     with open_text(source.path) as (text, raw):
         lines: Iterator[str] = iter(text)
