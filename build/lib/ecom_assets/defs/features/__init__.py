@@ -1,1 +1,0 @@
-"""Point-in-time customer features and the purchase label, by as-of date."""

@@ -1,1 +1,0 @@
-"""Landing → Bronze → Silver → Gold facts and customers, by day, with the data-quality checks."""

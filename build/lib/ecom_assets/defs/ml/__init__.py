@@ -1,1 +1,0 @@
-"""The propensity model, the promotion decision and the batch scores."""

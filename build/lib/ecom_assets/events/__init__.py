@@ -1,1 +1,0 @@
-"""Events at the edge of the product: the contract schema, the simulator, importers, Event Hubs."""

@@ -1,1 +1,0 @@
-"""Propensity model: training set, split, metrics, training, promotion gate and the model registry."""

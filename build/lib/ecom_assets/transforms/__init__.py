@@ -1,1 +1,0 @@
-"""Pure functions over polars DataFrames: the logic of every layer, testable without Dagster."""
