@@ -64,10 +64,11 @@ def _training_shortfall(lake: Lake) -> str | None:
 
 def first_label_date(start: dt.date, materialised_facts: set[str]) -> dt.date:
     """The earliest as-of date whose look-ahead this range completes: up to seven days before it, as far
-    back as the days between that date and the range were materialised by earlier runs."""
+    back as the days before the range were materialised by earlier runs (a day without facts has no
+    features to label)."""
     first, day = start, dt.timedelta(days=1)
     while start - first < dt.timedelta(days=LABEL_HORIZON_DAYS) and first - day >= first_partition():
-        if first < start and first.isoformat() not in materialised_facts:
+        if (first - day).isoformat() not in materialised_facts:
             break
         first -= day
     return first
@@ -161,7 +162,7 @@ def materialize_range(
         skipped = step.skip_reason(lake)
         if skipped:
             if console is not None:
-                console.print(f"[yellow]-[/] {step.name}: skipped, {skipped}")
+                console.print(f"[yellow]-[/] {step.name}: skipped, {skipped}", soft_wrap=True)
             continue
         partitioned = step.start is not None
         span = f"{step.start} .. {step.end}" if partitioned else "latest"
