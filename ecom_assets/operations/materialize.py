@@ -34,7 +34,7 @@ from ecom_assets.settings import get_settings
 from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.labels import LABEL_HORIZON_DAYS
 
-TRAINING_DATES = PropensityModelConfig().training_dates
+TRAINING_DATES: int = PropensityModelConfig.model_fields["training_dates"].default
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Step:
     not_ready: Callable[[Lake], str | None] | None = None
 
     def skip_reason(self, lake: Lake) -> str | None:
-        if self.start is not None and self.end < self.start:
+        if self.start is not None and self.end is not None and self.end < self.start:
             missing = (self.start - self.end).days
             return (
                 f"no as-of date up to {self.end} has its {LABEL_HORIZON_DAYS}-day look-ahead yet; "

@@ -16,21 +16,22 @@ EVENT_COUNTS = {
     "checkouts": "begin_checkout",
     "purchases": "purchase",
 }
-ACTIVITY_SCHEMA = {
-    "customer_id": pl.String,
-    "event_date": pl.Date,
-    "sessions": pl.Int64,
-    **dict.fromkeys(EVENT_COUNTS, pl.Int64),
-    "orders": pl.Int64,
-    "revenue": pl.Float64,
-    # the day's distinct products and categories, so windows count distinct values, not product-days
-    "products": pl.List(pl.String),
-    "categories": pl.List(pl.String),
-    "carted_sessions": pl.Int64,
-    "abandoned_sessions": pl.Int64,
-    "app_events": pl.Int64,
-    "channel_events": pl.Int64,
-}
+_COUNT_COLUMNS = ("sessions", *EVENT_COUNTS, "orders")
+ACTIVITY_SCHEMA = pl.Schema(
+    [
+        ("customer_id", pl.String()),
+        ("event_date", pl.Date()),
+        *((name, pl.Int64()) for name in _COUNT_COLUMNS),
+        ("revenue", pl.Float64()),
+        # the day's distinct products and categories, so windows count distinct values, not product-days
+        ("products", pl.List(pl.String)),
+        ("categories", pl.List(pl.String)),
+        *(
+            (name, pl.Int64())
+            for name in ("carted_sessions", "abandoned_sessions", "app_events", "channel_events")
+        ),
+    ]
+)
 DAY = ["customer_id", "event_date"]
 
 

@@ -81,7 +81,9 @@ FEATURES_SCHEMA = {
     **dict.fromkeys(FEATURE_NAMES, pl.Float64),
 }
 _NOT_SEEN = ("days_since_last_visit", "days_since_last_cart", "days_since_last_purchase")
-FIRST_DATES_SCHEMA = {"customer_id": pl.String, "first_seen_date": pl.Date, "first_order_date": pl.Date}
+FIRST_DATES_SCHEMA = pl.Schema(
+    {"customer_id": pl.String, "first_seen_date": pl.Date, "first_order_date": pl.Date}
+)
 
 
 def first_dates(dim_customer: pl.DataFrame) -> pl.DataFrame:
