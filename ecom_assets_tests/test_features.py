@@ -207,8 +207,8 @@ def test_repeat_buyer_features_follow_the_customers_own_cadence():
     )
     assert (c1["order_gap_mean_90d"], c1["order_gap_std_90d"]) == (25.0, 5.0)
     assert (c1["days_since_last_purchase"], c1["order_gap_elapsed"]) == (20.0, 0.8)
-    # first order and first visit were 200 days ago, long before the 90-day look-back
-    assert (c1["days_since_first_order"], c1["tenure_days"]) == (200.0, 200.0)
+    # first order and first visit were 200 days ago, long before the look-back: capped at 90
+    assert (c1["days_since_first_order"], c1["tenure_days"]) == (90.0, 90.0)
     c2 = _row(features, "c2")
     assert (c2["orders_90d"], c2["order_gap_mean_90d"], c2["days_since_first_order"]) == (0, 90.0, 0.0)
 

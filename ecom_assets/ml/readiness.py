@@ -12,7 +12,7 @@ from ecom_assets.keys import CHAMPION, FACT_EVENTS, LABEL_PURCHASE_NEXT_7D, PROP
 from ecom_assets.ml.dataset import labelled_dates
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.storage.lake import Lake
-from ecom_assets.transforms.features import WARM_UP_DAYS
+from ecom_assets.transforms.features import FEATURE_LOOKBACK_DAYS, WARM_UP_DAYS
 from ecom_assets.transforms.labels import LABEL_HORIZON_DAYS
 
 # A time split needs three training dates; fewer fall back to a customer split, but fewer than this
@@ -62,9 +62,13 @@ def training_dates(
 
 
 def complete_history_start(lake: Lake) -> dt.date | None:
-    """The first as-of date whose 1/7/28-day windows are complete; None before any event landed."""
+    """The first as-of date whose whole look-back (all 90 days) lies in the lake; None before any event.
+
+    Training starts earlier (after ``WARM_UP_DAYS``), but until then the 90-day features are still filling
+    up day by day, so their drift would only measure the age of the lake.
+    """
     span = event_span(lake)
-    return None if span is None else span[0] + dt.timedelta(days=WARM_UP_DAYS)
+    return None if span is None else span[0] + dt.timedelta(days=FEATURE_LOOKBACK_DAYS - 1)
 
 
 def missing_champion(lake: Lake) -> str | None:

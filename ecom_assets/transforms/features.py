@@ -43,7 +43,7 @@ _OTHER_FEATURES = {
     "days_since_last_visit": "days since the last event (90 = not in the last 90 days)",
     "days_since_last_cart": "days since the last add-to-cart (90 = not in the last 90 days)",
     "days_since_last_purchase": "days since the last purchase (90 = not in the last 90 days)",
-    "tenure_days": "days since the customer was first seen, up to D",
+    "tenure_days": "days since the customer was first seen, up to D (90 = 90 or more)",
     "cart_to_view_28d": "add-to-carts per product view, last 28 days (0 without views)",
     "purchase_to_cart_28d": "purchase events per add-to-cart, last 28 days (0 without carts)",
     "cart_abandonment_28d": "share of sessions with an add-to-cart but no purchase, last 28 days",
@@ -56,7 +56,7 @@ _OTHER_FEATURES = {
     f"order_gap_mean_{LONG_WINDOW}": "mean days between order days, last 90 days (90 with fewer than 2)",
     f"order_gap_std_{LONG_WINDOW}": "std of the days between order days, last 90 days (0 if unknown)",
     "order_gap_elapsed": "days since the last order over the customer's own mean gap (1 = an order is due)",
-    "days_since_first_order": "days since the first order ever seen, up to D (0 = no order yet)",
+    "days_since_first_order": "days since the first order ever seen, up to D (0 = none yet, 90 = 90 or more)",
 }
 
 
@@ -146,9 +146,14 @@ def _ratio(numerator: str, denominator: str) -> pl.Expr:
     return pl.when(pl.col(denominator) > 0).then(pl.col(numerator) / pl.col(denominator)).otherwise(0.0)
 
 
-def _days_since(first: pl.Expr, as_of: dt.date) -> pl.Expr:
-    """Days from a first date to D, counting only dates on or before D (a later one is not yet known)."""
-    return pl.when(first <= as_of).then((pl.lit(as_of) - first).dt.total_days())
+def _days_since(first: pl.Expr, as_of: dt.date, in_window: str) -> pl.Expr:
+    """Days from a first date to D, counting only dates on or before D (a later one is not yet known).
+
+    Capped at the look-back: an uncapped age grows with the lake itself, so its drift would say how old the
+    lake is, not how customers changed.
+    """
+    known = pl.when(first <= as_of).then((pl.lit(as_of) - first).dt.total_days())
+    return pl.max_horizontal(known, in_window).clip(upper_bound=NOT_SEEN_DAYS)
 
 
 def features_as_of(activity: pl.DataFrame, as_of: dt.date, first_dates: pl.DataFrame) -> pl.DataFrame:
@@ -180,9 +185,9 @@ def features_as_of(activity: pl.DataFrame, as_of: dt.date, first_dates: pl.DataF
     return (
         aggregated.join(first_dates, on="customer_id", how="left")
         .with_columns(
-            tenure_days=pl.max_horizontal(_days_since(pl.col("first_seen_date"), as_of), "seen_in_window"),
-            days_since_first_order=pl.max_horizontal(
-                _days_since(pl.col("first_order_date"), as_of), "ordered_in_window"
+            tenure_days=_days_since(pl.col("first_seen_date"), as_of, "seen_in_window"),
+            days_since_first_order=_days_since(
+                pl.col("first_order_date"), as_of, "ordered_in_window"
             ).fill_null(0),
             order_gap_elapsed=pl.col("days_since_last_purchase") / pl.when(gap > 0).then(gap).otherwise(1),
             cart_to_view_28d=_ratio("add_to_carts_28d", "product_views_28d"),

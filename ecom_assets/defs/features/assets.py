@@ -8,6 +8,7 @@ import polars as pl
 
 from ecom_assets.defs.metadata import markdown_table, table_metadata
 from ecom_assets.defs.partitions import activity_lookback, label_horizon, partition_dates
+from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import asset_key, daily_table
 from ecom_assets.keys import (
     CUSTOMER_DAILY_ACTIVITY,
@@ -29,13 +30,21 @@ FEATURE_CATALOGUE = markdown_table(
 
 @dg.asset(
     key=asset_key(CUSTOMER_DAILY_ACTIVITY),
-    ins={"facts": dg.AssetIn(asset_key(FACT_EVENTS))},
+    # Read below one event date at a time rather than loaded whole: a range run holds one day of facts.
+    deps=[asset_key(FACT_EVENTS)],
     group_name="gold",
     **daily_table("event_date"),
 )
-def customer_daily_activity(facts: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+def customer_daily_activity(
+    context: dg.AssetExecutionContext, lake_resource: LakeResource
+) -> dg.Output[pl.DataFrame]:
     """One row per known customer per event date: events by type, sessions, orders, revenue, products."""
-    activity = build_customer_daily_activity(facts)
+    lake = lake_resource.get_lake()
+    days = [
+        build_customer_daily_activity(lake.read_table(FACT_EVENTS, "event_date", [day]))
+        for day in partition_dates(context)
+    ]
+    activity = pl.concat(days)
     return dg.Output(
         activity, metadata=table_metadata(activity, customers=activity["customer_id"].n_unique())
     )
