@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint dev clean
+.PHONY: demo test lint lint-deploy dev clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,19 @@ $(AZURITE): package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/ecom demo
 
-test: $(STAMP) $(AZURITE)
+test: $(STAMP) $(AZURITE) lint-deploy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The deployment files: workflows (actionlint), Dockerfiles (hadolint), the compose file (its schema).
+lint-deploy: $(STAMP)
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/hadolint deploy/*Dockerfile*
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
 
 # The Dagster UI on the instance that `ecom demo` and `ecom materialize` write to.
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home

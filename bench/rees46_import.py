@@ -8,13 +8,10 @@ peak resident memory; the last line is the ratio of the largest file's peak memo
 (near 1 means memory does not grow with the file). The full October 2019 file has 42.4 M rows.
 """
 
-import argparse
-import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from child_process import measure, row_counts
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"
 
@@ -29,32 +26,14 @@ def build_csv(rows: int, target: Path) -> None:
             out.write(body[row].replace("2019-10-01", f"2019-10-{1 + block % 31:02d}", 1) + "\n")
 
 
-def import_once(csv_path: str, lake_path: str) -> None:
-    """Runs in a child process, so that its peak memory is its own."""
-    import resource
-
-    from ecom_assets.events.rees46 import import_rees46
-    from ecom_assets.storage.lake import Lake
-
-    started = time.perf_counter()
-    summary = import_rees46(Lake(lake_path), [Path(csv_path)], progress=False)
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": summary.rows, "seconds": seconds, "peak_mb": peak_mb}))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
-    args = parser.parse_args()
     peaks = []
     with tempfile.TemporaryDirectory() as folder:
-        for rows in args.rows:
+        for rows in row_counts(__doc__):
             csv_path = Path(folder) / f"rees46-{rows}.csv"
             build_csv(rows, csv_path)
             size_mb = csv_path.stat().st_size / 1e6
-            child = [sys.executable, __file__, "--child", str(csv_path), f"{folder}/lake-{rows}"]
-            result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
+            result = measure("rees46", str(csv_path), f"{folder}/lake-{rows}")
             peaks.append(result["peak_mb"])
             print(
                 f"{rows:>10,} rows ({size_mb:7.1f} MB): {result['seconds']:6.1f} s, "
@@ -65,7 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        import_once(sys.argv[2], sys.argv[3])
-    else:
-        main()
+    main()

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ecom_assets.events.importing import ImportSummary
 from ecom_assets.events.simulator.replenishment import DEFAULT_REPLENISHMENT_SHARE
 from ecom_assets.operations.errors import RunFailedError
+from ecom_assets.settings import get_settings
 from ecom_assets.storage.lake import Lake, TableNotFoundError
 
 
@@ -63,13 +65,34 @@ def run_ingest(args: argparse.Namespace) -> None:
     print(f"landed {counts.events:,} events in {counts.files:,} files, {counts.checkpoints:,} checkpoints")
 
 
+def report_import(summary: ImportSummary) -> None:
+    """The first rejected rows as ``FILE:LINE: reason`` on stderr, then the summary."""
+    for example in summary.reject_examples:
+        print(example, file=sys.stderr)
+    if more := summary.rejected_rows - len(summary.reject_examples):
+        print(f"... and {more:,} more", file=sys.stderr)
+    print(summary)
+    first_partition = dt.date.fromisoformat(get_settings().partitions_start)
+    if summary.events_by_date and (first := min(summary.events_by_date)) < first_partition:
+        print(
+            f"note: events from {first} are before the first daily partition {first_partition}; "
+            f"set ECOM_PARTITIONS_START={first} for `ecom materialize` and Dagster"
+        )
+
+
 def run_import_rees46(args: argparse.Namespace) -> None:
     from ecom_assets.events.rees46 import import_rees46
 
-    summary = import_rees46(Lake.from_settings(), args.files, progress=sys.stderr.isatty())
-    for example in summary.malformed_examples:
-        print(f"malformed line: {example}", file=sys.stderr)
-    print(summary)
+    report_import(import_rees46(Lake.from_settings(), args.files, progress=sys.stderr.isatty()))
+
+
+def run_import_orders(args: argparse.Namespace) -> None:
+    from ecom_assets.events.orders import import_orders
+
+    lake = Lake.from_settings()
+    progress = sys.stderr.isatty()
+    summary = import_orders(lake, args.files, args.map, args.timezone, args.time_format, progress=progress)
+    report_import(summary)
 
 
 def run_materialize(args: argparse.Namespace) -> None:
@@ -139,6 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     rees46 = commands.add_parser("import-rees46", help="convert REES46 CSV files into landing events")
     rees46.add_argument("files", nargs="+", type=Path, metavar="FILE.csv[.gz]")
     rees46.set_defaults(handler=run_import_rees46)
+
+    orders = commands.add_parser("import-orders", help="convert order lines into landing purchase events")
+    orders.add_argument("files", nargs="+", type=Path, metavar="FILE.csv[.gz]|FILE.parquet")
+    orders.add_argument(
+        "--map", action="append", default=[], metavar="FIELD=COLUMN", help="read FIELD from COLUMN"
+    )
+    orders.add_argument("--timezone", default="UTC", help="zone of times without an offset (Europe/Berlin)")
+    orders.add_argument(
+        "--time-format", default=None, help="strptime format of non-ISO times ('%%d/%%m/%%Y %%H:%%M')"
+    )
+    orders.set_defaults(handler=run_import_orders)
 
     materialize = commands.add_parser("materialize", help="materialise the asset graph for daily partitions")
     materialize.add_argument("--start", type=iso_date, required=True)

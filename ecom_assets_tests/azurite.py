@@ -13,6 +13,8 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,17 +70,23 @@ def _wait_until_listening(process: subprocess.Popen, port: int, log: Path, timeo
     pytest.fail(f"azurite-blob not listening after {timeout}s: {log.read_text()[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory) -> Azurite:
+@contextmanager
+def running_azurite(port: int, accounts: str, log: Path, *flags: str) -> Iterator[subprocess.Popen]:
+    """azurite-blob on 127.0.0.1:``port`` with ``accounts`` (``name:key``), stopped when the block ends."""
     if not AZURITE.exists():
         pytest.fail(f"{AZURITE} is missing: run `npm ci` in {ROOT} (make test does)")
+    command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), *FLAGS, *flags]
+    with background_process(command, log, {**os.environ, "AZURITE_ACCOUNTS": accounts}) as process:
+        _wait_until_listening(process, port, log)
+        yield process
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory) -> Azurite:
     port = free_port()
     azurite = Azurite(f"http://127.0.0.1:{port}", ACCOUNT, base64.b64encode(secrets.token_bytes(64)).decode())
     log = tmp_path_factory.mktemp("azurite") / "azurite.log"
-    command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), *FLAGS]
-    environment = {**os.environ, "AZURITE_ACCOUNTS": f"{azurite.account}:{azurite.key}"}
-    with background_process(command, log, environment) as process:
-        _wait_until_listening(process, port, log)
+    with running_azurite(port, f"{azurite.account}:{azurite.key}", log):
         azurite.service().get_service_properties()  # answers, and accepts the account's key
         yield azurite
 

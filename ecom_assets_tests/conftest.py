@@ -3,7 +3,9 @@
 import pytest
 
 from ecom_assets.storage.lake import Lake
+from ecom_assets_tests.azure_endpoint import azure_blob_endpoint  # noqa: F401  (Azurite at an Azure name)
 from ecom_assets_tests.azurite import azure_lake, azurite  # noqa: F401  (fixtures: the lake on Azurite)
+from ecom_assets_tests.postgres import postgres, postgres_dagster_home  # noqa: F401  (Dagster on PostgreSQL)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from itertools import groupby
+from typing import cast
 
 import orjson
 from azure.core.exceptions import ResourceExistsError
@@ -124,11 +125,17 @@ def send_lines(producer: EventHubProducerClient, lines: Iterable[str]) -> int:
 
 def event_line(event: EventData) -> str:
     """The event body as one landing line: JSON whitespace newlines become spaces, nothing else changes."""
-    body = b"".join(event.body) if event.body_type == AmqpMessageBodyType.DATA else str(event.body).encode()
+    body = (
+        b"".join(cast(Iterable[bytes], event.body))
+        if event.body_type == AmqpMessageBodyType.DATA
+        else str(event.body).encode()
+    )
     return body.decode("utf-8", errors="replace").replace("\r", " ").replace("\n", " ")
 
 
 def arrival_date(event: EventData) -> dt.date:
+    if event.enqueued_time is None:
+        raise ValueError(f"event {event.sequence_number} has no enqueued time: it did not come from a broker")
     return event.enqueued_time.astimezone(dt.UTC).date()
 
 
@@ -151,8 +158,8 @@ class LandingWriter:
         if not events:  # max_wait_time passed without events
             return
         paths = []
-        for day, group in groupby(events, key=arrival_date):
-            group = list(group)
+        for day, grouped in groupby(events, key=arrival_date):
+            group = list(grouped)
             name = (
                 f"eventhubs-{self.eventhub_name}-p{partition.partition_id}"
                 f"-{group[0].sequence_number:012d}-{group[-1].sequence_number:012d}.jsonl"
@@ -168,7 +175,7 @@ class LandingWriter:
 
 def checkpoint_store(lake: Lake, settings: EventHubsSettings) -> BlobCheckpointStore:
     """Checkpoints in a container of the lake's own storage account, created on first use."""
-    if lake.azure is None:
+    if lake.azure is None or lake.azure_settings is None:
         raise ValueError(
             f"ecom ingest keeps its checkpoints in the lake's storage account, but the lake {lake.uri} is "
             "local: set ECOM_LAKE_URI to abfss://<container>@<account>.dfs.core.windows.net/<prefix>"

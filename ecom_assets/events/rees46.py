@@ -7,31 +7,32 @@ position among identical rows of the same second, so a re-import (also of a rena
 yields the same ids and Silver deduplicates it.
 
 A line that cannot become an event (wrong number of fields, unreadable time, price that is not a
-number, unknown event type) is kept, not dropped: it goes with its file, line number and reason to
-``imports/rees46/<name>/rejects-*.jsonl`` in the lake and is counted in the summary. Rows that convert
-but break the contract (say an empty session) land as events and Silver rejects them with the reason.
+number, unknown event type) is kept, not dropped: it goes with its file, line number and reason
+(``malformed``, and the detail) to ``imports/rees46/<name>/rejects-*.jsonl`` in the lake and is counted
+in the summary (:mod:`ecom_assets.events.importing`). Rows that convert but break the contract (say an
+empty session) land as events and Silver rejects them with the reason.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
-import hashlib
-import io
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
 
-import orjson
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-from ecom_assets.events.landing import write_landing_file
+from ecom_assets.events.importing import (
+    ImportSummary,
+    RejectedRow,
+    SourceImport,
+    check_sources,
+    file_progress,
+    open_text,
+    uuid5_text,
+)
+from ecom_assets.events.tabular import READ_ERRORS
 from ecom_assets.storage.lake import Lake
 
 COLUMNS = (
@@ -54,43 +55,17 @@ EVENT_TYPES = {
 # Fixed forever: changing it changes every event id, and re-imports would no longer deduplicate.
 ID_NAMESPACE = uuid.UUID("9f881b46-33dc-5c5e-afd8-2bfa8c383713")
 CURRENCY = "USD"  # REES46 prices are in US dollars
-REJECTS_ROOT = "imports/rees46"
-MAX_EXAMPLES = 20
 
 
-class MalformedRow(ValueError):
-    """A CSV line that cannot be turned into an event; the message is the reason."""
+class MalformedRow(RejectedRow):
+    """A CSV line that cannot be turned into an event; the message says why."""
 
-
-@dataclass
-class ImportSummary:
-    files: list[str]
-    rows: int = 0
-    events: int = 0
-    malformed: int = 0
-    events_by_date: Counter = field(default_factory=Counter)
-    landing_files: list[str] = field(default_factory=list)
-    reject_files: list[str] = field(default_factory=list)
-    malformed_examples: list[str] = field(default_factory=list)  # "file:line: reason", the first few
-
-    def __str__(self) -> str:
-        days = len(self.events_by_date)
-        text = (
-            f"imported {self.events:,} events from {self.rows:,} rows of {len(self.files)} file(s) "
-            f"into {len(self.landing_files)} landing file(s) over {days} day(s)"
-        )
-        if self.malformed:
-            text += f"; {self.malformed:,} malformed line(s) kept in {', '.join(self.reject_files)}"
-        return text
+    def __init__(self, message: str):
+        super().__init__("malformed", message)
 
 
 def event_id(identity: str) -> str:
-    """``str(uuid.uuid5(ID_NAMESPACE, identity))``, three times as fast: it is a third of the import time."""
-    digest = bytearray(hashlib.sha1(ID_NAMESPACE.bytes + identity.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return uuid5_text(ID_NAMESPACE, identity)
 
 
 @lru_cache(maxsize=4096)
@@ -162,41 +137,6 @@ class RepeatCounter:
         return f"{line}#{repeat}"
 
 
-class PartWriter:
-    """Buffers lines per key and writes them as numbered whole files, at most ``limit`` lines held."""
-
-    def __init__(self, write: Callable[[object, int, list[str]], str], limit: int):
-        self._write, self._limit = write, limit
-        self._buffers: dict[object, list[str]] = {}
-        self._parts: Counter = Counter()
-        self._held = 0
-        self.paths: list[str] = []
-
-    def add(self, key: object, line: str) -> None:
-        self._buffers.setdefault(key, []).append(line)
-        self._held += 1
-        if self._held >= self._limit:
-            self.flush()
-
-    def flush(self) -> None:
-        for key, lines in self._buffers.items():
-            self.paths.append(self._write(key, self._parts[key], lines))
-            self._parts[key] += 1
-        self._buffers, self._held = {}, 0
-
-
-def source_name(path: Path) -> str:
-    return path.name.removesuffix(".gz").removesuffix(".csv")
-
-
-@contextmanager
-def open_lines(path: Path) -> Iterator[tuple[Iterator[str], BinaryIO]]:
-    """The text lines of a CSV (gzip or not), and the raw file whose position tells the progress."""
-    with path.open("rb") as raw:
-        stream = gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw
-        yield io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=""), raw
-
-
 def _check_header(path: Path, lines: Iterator[str]) -> None:
     header = tuple(next(lines, "").lstrip("\ufeff").strip().split(","))
     if header != COLUMNS:
@@ -205,76 +145,48 @@ def _check_header(path: Path, lines: Iterator[str]) -> None:
         )
 
 
-class _FileImport:
-    """One CSV file through to landing files and rejects; counts go into the shared summary."""
+def _add_line(source: SourceImport, repeats: RepeatCounter, line_number: int, line: str) -> None:
+    source.summary.rows += 1
+    try:
+        fields = split_line(line)
+        source.land(*to_event(fields, repeats.identity(line, fields[0])))
+    except csv.Error as error:
+        source.keep(line_number, line, MalformedRow(str(error)))
+    except MalformedRow as rejection:
+        source.keep(line_number, line, rejection)
 
-    def __init__(self, lake: Lake, path: Path, summary: ImportSummary, chunk_rows: int):
-        self.lake, self.path, self.summary, self.name = lake, path, summary, source_name(path)
-        self.landing = PartWriter(self._write_landing, chunk_rows)
-        self.rejects = PartWriter(self._write_rejects, chunk_rows)
-        self.repeats = RepeatCounter()
 
-    def _write_landing(self, day: dt.date, part: int, lines: list[str]) -> str:
-        return write_landing_file(self.lake, day, f"rees46-{self.name}-{part:05d}.jsonl.gz", lines)
+def _import_file(source: SourceImport, advance: Callable[[int], None]) -> None:
+    try:
+        _import_lines(source, advance)
+    except READ_ERRORS as error:
+        raise ValueError(
+            f"{source.path}: unreadable after {source.summary.rows:,} rows ({error}); the rows before it "
+            "landed, and importing the repaired file again replaces them"
+        ) from None
 
-    def _write_rejects(self, _: None, part: int, lines: list[str]) -> str:
-        path = f"{REJECTS_ROOT}/{self.name}/rejects-{part:05d}.jsonl"
-        self.lake.write_bytes(path, "".join(f"{line}\n" for line in lines).encode())
-        return path
 
-    def run(self, advance: Callable[[int], None]) -> None:
-        with open_lines(self.path) as (lines, raw):
-            _check_header(self.path, lines)
-            for line_number, line in enumerate(lines, start=2):
-                self.add(line_number, line.rstrip("\r\n"))
-                if line_number % 20_000 == 0:
-                    advance(raw.tell())
-            advance(raw.tell())
-        self.landing.flush()
-        self.rejects.flush()
-        self.summary.landing_files += self.landing.paths
-        self.summary.reject_files += self.rejects.paths
-
-    def add(self, line_number: int, line: str) -> None:
-        if not line:
-            return
-        self.summary.rows += 1
-        try:
-            fields = split_line(line)
-            day, event = to_event(fields, self.repeats.identity(line, fields[0]))
-        except (MalformedRow, csv.Error) as error:
-            self.keep_malformed(line_number, line, str(error))
-            return
-        self.landing.add(day, orjson.dumps(event).decode())
-        self.summary.events += 1
-        self.summary.events_by_date[day] += 1
-
-    def keep_malformed(self, line_number: int, line: str, reason: str) -> None:
-        record = {"source_file": str(self.path), "line_number": line_number, "reason": reason, "raw": line}
-        self.rejects.add(None, orjson.dumps(record).decode())
-        self.summary.malformed += 1
-        if len(self.summary.malformed_examples) < MAX_EXAMPLES:
-            self.summary.malformed_examples.append(f"{self.path}:{line_number}: {reason}")
+def _import_lines(source: SourceImport, advance: Callable[[int], None]) -> None:
+    repeats = RepeatCounter()
+    with open_text(source.path) as (text, raw):
+        lines: Iterator[str] = iter(text)
+        _check_header(source.path, lines)
+        for line_number, line in enumerate(lines, start=2):
+            if line := line.rstrip("\r\n"):
+                _add_line(source, repeats, line_number, line)
+            if line_number % 20_000 == 0:
+                advance(raw.tell())
+        advance(raw.tell())
+    source.close()
 
 
 def import_rees46(
     lake: Lake, paths: list[Path], progress: bool = True, chunk_rows: int = 200_000
 ) -> ImportSummary:
     """Convert REES46 CSV files (``.csv`` or ``.csv.gz``) into landing-zone events; see the module doc."""
-    names = Counter(source_name(path) for path in paths)
-    if clashes := sorted(name for name, count in names.items() if count > 1):
-        raise ValueError(
-            f"REES46 files {', '.join(clashes)}: two inputs share a name; import them one at a time"
-        )
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"REES46 file {path} does not exist")
-    summary = ImportSummary(files=[str(path) for path in paths])
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress, transient=True) as bar:
+    check_sources(paths, "REES46")
+    summary = ImportSummary(files=[str(path) for path in paths], lake_uri=lake.uri)
+    with file_progress(progress) as track:
         for path in paths:
-            task = bar.add_task(path.name, total=path.stat().st_size)
-            _FileImport(lake, path, summary, chunk_rows).run(
-                lambda done, task=task: bar.update(task, completed=done)
-            )
+            _import_file(SourceImport(lake, path, summary, "rees46", chunk_rows), track(path))
     return summary

@@ -1,0 +1,1 @@
+"""Landing → Bronze → Silver → Gold facts and customers, by day, with the data-quality checks."""

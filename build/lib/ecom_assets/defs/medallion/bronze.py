@@ -1,0 +1,25 @@
+"""Bronze: the landing zone as it came, partitioned by arrival date, for audit and replay."""
+
+import dagster as dg
+import polars as pl
+
+from ecom_assets.defs.metadata import table_metadata
+from ecom_assets.defs.partitions import partition_dates
+from ecom_assets.defs.resources import LakeResource
+from ecom_assets.defs.tables import asset_key, daily_table
+from ecom_assets.keys import BRONZE_EVENTS
+from ecom_assets.transforms.bronze import read_landing_partition
+
+
+@dg.asset(
+    key=asset_key(BRONZE_EVENTS),
+    group_name="bronze",
+    **daily_table("arrival_date"),
+)
+def bronze_events(context: dg.AssetExecutionContext, lake_resource: LakeResource) -> dg.Output[pl.DataFrame]:
+    """Every landing-zone line exactly as it arrived, with arrival date, file, line and landing time."""
+    bronze = pl.concat(
+        [read_landing_partition(lake_resource.get_lake(), day) for day in partition_dates(context)]
+    )
+    files = bronze.select(pl.col("source_file").n_unique()).item()
+    return dg.Output(bronze, metadata=table_metadata(bronze, landing_files=files))

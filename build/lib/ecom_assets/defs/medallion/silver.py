@@ -1,0 +1,63 @@
+"""Silver: typed, deduplicated, session-aligned events by event date, and each rejected line with a reason."""
+
+import dagster as dg
+import polars as pl
+
+from ecom_assets.defs.medallion.silver_checks import SILVER_EVENT_CHECKS, evaluate_silver_checks
+from ecom_assets.defs.metadata import counts_by, markdown_table, table_metadata
+from ecom_assets.defs.partitions import late_arrivals, partition_dates
+from ecom_assets.defs.tables import asset_key, daily_table
+from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS, SILVER_EVENTS_REJECTED
+from ecom_assets.settings import get_settings
+from ecom_assets.transforms.silver import build_silver, parse_bronze
+
+
+@dg.asset(
+    key=asset_key(SILVER_EVENTS),
+    ins={"bronze": dg.AssetIn(asset_key(BRONZE_EVENTS), partition_mapping=late_arrivals)},
+    group_name="silver",
+    check_specs=SILVER_EVENT_CHECKS,
+    **daily_table("event_date"),
+)
+def silver_events(context: dg.AssetExecutionContext, bronze: pl.DataFrame):
+    """Contract-typed events by UTC event date, deduplicated on event_id, customer back-filled per session.
+
+    Partition D reads the Bronze arrival dates D .. D+late window, so late events land on their true date.
+    """
+    dates = partition_dates(context)
+    settings = get_settings()
+    result = build_silver(bronze, dates, settings.late_window_days)
+    yield dg.Output(
+        result.events,
+        metadata=table_metadata(
+            result.events,
+            bronze_lines_read=result.lines_read,
+            bronze_arrival_dates=bronze["arrival_date"].n_unique(),
+            valid_events_for_partitions=result.events.height + result.duplicates,
+            duplicates_dropped=result.duplicates,
+            rejected_lines_in_window=result.rejected.height,
+            customer_id_backfilled=int(result.events["customer_id_backfilled"].sum()),
+            events_by_type=dg.MetadataValue.json(counts_by(result.events, "event_type")),
+        ),
+    )
+    yield from evaluate_silver_checks(result, dates, settings.max_reject_rate)
+
+
+@dg.asset(
+    key=asset_key(SILVER_EVENTS_REJECTED),
+    ins={"bronze": dg.AssetIn(asset_key(BRONZE_EVENTS))},
+    group_name="silver",
+    **daily_table("arrival_date"),
+)
+def silver_events_rejected(bronze: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason."""
+    rejected = parse_bronze(bronze, get_settings().late_window_days).rejected
+    return dg.Output(
+        rejected,
+        metadata=table_metadata(
+            rejected,
+            bronze_lines=bronze.height,
+            reject_rate=rejected.height / max(bronze.height, 1),
+            rejects_by_reason=markdown_table(rejected.group_by("reason").len().sort("len", descending=True)),
+        ),
+    )

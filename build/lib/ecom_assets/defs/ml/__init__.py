@@ -1,0 +1,1 @@
+"""The propensity model, the promotion decision and the batch scores."""

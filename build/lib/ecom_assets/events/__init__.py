@@ -1,0 +1,1 @@
+"""Events at the edge of the product: the contract schema, the simulator, importers, Event Hubs."""

@@ -1,0 +1,43 @@
+"""The landing zone of ``shared/CONTRACT.md`` section 2: ``landing/events/date=YYYY-MM-DD/*.jsonl[.gz]``."""
+
+import datetime as dt
+import gzip
+from collections.abc import Iterable
+
+from ecom_assets.storage.lake import Lake
+
+LANDING_ROOT = "landing/events"
+LANDING_SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+def landing_dir(arrival_date: dt.date) -> str:
+    return f"{LANDING_ROOT}/date={arrival_date.isoformat()}"
+
+
+def is_landing_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return not name.startswith((".", "_")) and name.endswith(LANDING_SUFFIXES)
+
+
+def list_landing_files(lake: Lake, arrival_date: dt.date) -> list[str]:
+    return [path for path in lake.list_files(landing_dir(arrival_date)) if is_landing_file(path)]
+
+
+def write_landing_file(lake: Lake, arrival_date: dt.date, name: str, lines: Iterable[str]) -> str:
+    """Write newline-delimited events as one whole file; a ``.gz`` name is gzip-compressed."""
+    if not name.endswith(LANDING_SUFFIXES):
+        raise ValueError(f"landing file {name}: name must end in .jsonl or .jsonl.gz")
+    data = "".join(f"{line}\n" for line in lines).encode()
+    if name.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=5, mtime=0)
+    path = f"{landing_dir(arrival_date)}/{name}"
+    lake.write_bytes(path, data)
+    return path
+
+
+def read_landing_lines(lake: Lake, path: str) -> list[str]:
+    """The lines of one landing file exactly as they came (undecodable bytes become U+FFFD)."""
+    data = lake.read_bytes(path)
+    if path.endswith(".gz"):
+        data = gzip.decompress(data)
+    return data.decode("utf-8", errors="replace").splitlines()

@@ -1,0 +1,90 @@
+"""Validation of raw event lines against the contract: typed rows, or a machine-readable reason.
+
+Structure and types are checked line by line by msgspec (in C); the rules a column can express
+(formats, product fields, time windows) are checked vectorised in :mod:`ecom_assets.transforms.silver`.
+
+Reason codes (``silver/events_rejected.reason``): ``invalid_json``, ``not_an_object``,
+``missing_required_field``, ``wrong_type``, ``invalid_value``, ``unknown_event_type``,
+``invalid_timestamp``, ``negative_price``, ``invalid_quantity``, ``event_after_arrival``,
+``late_beyond_window``. ``reason_detail`` names the field (or the message) at fault.
+"""
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Literal
+
+import msgspec
+import polars as pl
+
+from ecom_assets.events.schema import EVENT_TYPES
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class ContractEvent(msgspec.Struct):
+    """Section 1 of the contract as types; unknown extra fields are ignored (Bronze keeps them)."""
+
+    event_id: NonEmpty
+    event_type: Literal[EVENT_TYPES]  # a tuple subscript is the Literal of its members
+    event_ts: NonEmpty
+    session_id: NonEmpty
+    anonymous_id: NonEmpty
+    customer_id: str | None = None
+    product_id: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    quantity: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    order_id: str | None = None
+    currency: str | None = None
+    channel: Literal["web", "app"] | None = None
+    device: str | None = None
+    country: str | None = None
+    schema_version: int = 1
+
+
+DECODED_SCHEMA = pl.Schema(
+    {
+        name: {"price": pl.Float64, "quantity": pl.Int32, "schema_version": pl.Int32}.get(name, pl.String)
+        for name in ContractEvent.__struct_fields__
+    }
+)
+
+_decode = msgspec.json.Decoder(ContractEvent).decode
+_FIELD = re.compile(r"`\$\.(\w+)")
+_MISSING = re.compile(r"missing required field `(\w+)`")
+
+
+def classify(error: msgspec.DecodeError) -> tuple[str, str]:
+    """The reason code and detail of a msgspec decode error."""
+    message = str(error)
+    if not isinstance(error, msgspec.ValidationError):
+        return "invalid_json", message
+    if missing := _MISSING.search(message):
+        return "missing_required_field", missing.group(1)
+    field_match = _FIELD.search(message)
+    if field_match is None:
+        return "not_an_object", message
+    field = field_match.group(1)
+    if "got `null`" in message or "length >= 1" in message:
+        return "missing_required_field", field
+    if message.startswith("Invalid enum value"):
+        return ("unknown_event_type" if field == "event_type" else "invalid_value"), field
+    if field == "price" and ">= 0" in message:
+        return "negative_price", field
+    if field == "quantity" and ">= 1" in message:
+        return "invalid_quantity", field
+    return "wrong_type", field
+
+
+def decode_lines(raw_lines: Iterable[str]) -> tuple[list[tuple], list[int], list[tuple[int, str, str]]]:
+    """Decoded rows with their line indices, and (index, reason, detail) of every line that failed."""
+    rows, indices, failures = [], [], []
+    as_tuple = msgspec.structs.astuple
+    for index, raw in enumerate(raw_lines):
+        try:
+            rows.append(as_tuple(_decode(raw)))
+            indices.append(index)
+        except msgspec.DecodeError as error:
+            failures.append((index, *classify(error)))
+    return rows, indices, failures

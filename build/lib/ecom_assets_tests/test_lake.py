@@ -1,0 +1,48 @@
+"""The lake: atomic partition replacement, refusal of stray rows, whole-file writes."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from ecom_assets.storage.lake import TableNotFoundError
+
+D1, D2, D3 = dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)
+
+
+def frame(day: dt.date, values: list[int]) -> pl.DataFrame:
+    return pl.DataFrame({"day": [day] * len(values), "value": values})
+
+
+def test_rewriting_a_partition_replaces_exactly_it(lake):
+    lake.write_table("t/x", pl.concat([frame(D1, [1]), frame(D2, [2, 3])]), "day", [D1, D2])
+    lake.write_table("t/x", frame(D2, [4]), "day", [D2])
+    lake.write_table("t/x", frame(D2, [4]), "day", [D2])
+    assert lake.read_table("t/x").sort("value")["value"].to_list() == [1, 4]
+    assert lake.read_table("t/x", "day", [D2])["value"].to_list() == [4]
+
+
+def test_a_partition_with_no_rows_is_emptied(lake):
+    lake.write_table("t/x", pl.concat([frame(D1, [1]), frame(D2, [2])]), "day", [D1, D2])
+    lake.write_table("t/x", frame(D2, []), "day", [D2, D3])
+    assert lake.read_table("t/x")["value"].to_list() == [1]
+
+
+def test_rows_outside_the_partitions_being_written_are_refused(lake):
+    lake.write_table("t/x", frame(D1, [1]), "day", [D1])
+    with pytest.raises(ValueError, match="outside the partitions"):
+        lake.write_table("t/x", frame(D2, [2]), "day", [D1])
+    assert lake.read_table("t/x")["value"].to_list() == [1]
+
+
+def test_missing_table_names_itself(lake):
+    with pytest.raises(TableNotFoundError, match="silver/events"):
+        lake.read_table("silver/events")
+
+
+def test_files_are_written_whole_and_listed_without_staging_names(lake):
+    lake.write_bytes("landing/events/date=2026-10-01/a.jsonl", b"x\n")
+    lake.write_bytes("landing/events/date=2026-10-01/a.jsonl", b"y\n")
+    assert lake.read_bytes("landing/events/date=2026-10-01/a.jsonl") == b"y\n"
+    assert lake.list_files("landing/events/date=2026-10-01") == ["landing/events/date=2026-10-01/a.jsonl"]
+    assert lake.list_files("landing/events/date=2026-10-09") == []

@@ -1,0 +1,84 @@
+"""Request and response bodies of the scoring API (``shared/CONTRACT.md`` section 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from ecom_assets.transforms.features import FEATURES, no_activity_features
+
+MAX_BATCH = 1000
+DateWindow = Annotated[list[dt.date], Field(min_length=2, max_length=2)]
+
+CustomerId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
+# Strict: "1.5" or true is not a number here; NaN and infinities are refused with 422.
+FeatureValue = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+FeatureVector = create_model(
+    "FeatureVector",
+    __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [no_activity_features()]}),
+    __doc__="Every model feature by name, as a finite number (the columns of gold/customer_daily_features).",
+    **{feature.name: (FeatureValue, Field(description=feature.description)) for feature in FEATURES},
+)
+
+
+class ScoreByCustomer(BaseModel):
+    """Score a customer on the features of the newest as-of date; unknown ids are cold starts."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"customer_id": "c000042"}]})
+
+    customer_id: CustomerId
+
+
+class ScoreByFeatures(BaseModel):
+    """Score a feature vector as given, without a lookup."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: FeatureVector
+
+
+class BatchScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[CustomerId] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ScoreResponse(BaseModel):
+    customer_id: str | None = Field(description="null when scored from explicit features")
+    score: float = Field(ge=0, le=1, description="Probability of a purchase in the next 7 days")
+    model_version: str
+    features_as_of: dt.date | None = Field(
+        description="As-of date of the features used; null for explicit ones"
+    )
+    cold_start: bool = Field(description="true when the customer had no features and was scored as inactive")
+
+
+class ModelInfo(BaseModel):
+    version: str
+    trained_at: dt.datetime
+    # Lists, not tuples: OpenAPI tools reject the tuple schema FastAPI emits.
+    training_window: DateWindow = Field(description="First and last as-of date of the training rows")
+    validation_window: DateWindow
+    metrics: dict[str, float]
+    feature_names: list[str]
+    features_as_of: dt.date | None
+    customers_indexed: int
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    reason: str | None = Field(None, description="Why the service is not ready")
+    model_version: str | None = None
+    features_as_of: dt.date | None = None
+
+
+class Problem(BaseModel):
+    detail: str
