@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ecom_assets.events.importing import ImportSummary
+from ecom_assets.events.simulator.replenishment import DEFAULT_REPLENISHMENT_SHARE
 from ecom_assets.operations.errors import RunFailedError
 from ecom_assets.settings import get_settings
 from ecom_assets.storage.lake import Lake, TableNotFoundError
@@ -52,6 +53,7 @@ def run_simulate(args: argparse.Namespace) -> None:
         seed=args.seed,
         drift_from=args.drift_from,
         progress=sys.stderr.isatty(),
+        replenishment_share=args.replenishment_share,
     )
     print(summary)
 
@@ -144,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--customers", type=int, default=1000)
     simulate.add_argument("--seed", type=int, default=7)
     simulate.add_argument("--drift-from", type=iso_date, default=None, help="change behaviour from this date")
+    simulate.add_argument(
+        "--replenishment-share",
+        type=float,
+        default=DEFAULT_REPLENISHMENT_SHARE,
+        help="share of customers who reorder on a personal cadence and barely browse",
+    )
     simulate.add_argument("--to", choices=("landing", "eventhubs"), default="landing", help="where events go")
     simulate.set_defaults(handler=run_simulate)
 

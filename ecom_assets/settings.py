@@ -27,6 +27,21 @@ class EcomSettings(BaseSettings):
         24.0, ge=0, description="After a drift-triggered retraining, further alerts wait this long"
     )
 
+    max_training_rows: int = Field(
+        2_000_000, ge=1000, description="Training rows above this are sampled (fixed seed); metadata says so"
+    )
+    gate_roc_auc_floor: float = Field(0.55, description="Promotion: minimum validation ROC-AUC")
+    gate_pr_auc_margin: float = Field(0.0, description="Promotion: PR-AUC above the validation base rate")
+    gate_baseline_roc_auc_margin: float = Field(
+        0.02, description="Promotion: ROC-AUC above the recency baseline's on the same rows"
+    )
+    gate_baseline_pr_auc_margin: float = Field(
+        0.01, description="Promotion: PR-AUC above the recency baseline's on the same rows"
+    )
+    gate_champion_tolerance: float = Field(
+        0.0, ge=0, description="Promotion: how far below the champion's ROC-AUC / PR-AUC a candidate may be"
+    )
+
 
 class AzureSettings(BaseSettings):
     """Credentials for an ``abfss://`` lake, from the standard Azure variables (never code or dagster.yaml).

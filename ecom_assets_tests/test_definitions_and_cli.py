@@ -25,6 +25,7 @@ def test_definitions_load_with_every_contract_asset():
         "silver/events_rejected",
         "gold/fact_events",
         "gold/dim_customer",
+        "gold/customer_daily_activity",  # not in the contract's table list: the features' internal aggregate
         "gold/customer_daily_features",
         "gold/label_purchase_next_7d",
         "ml/propensity_model",
@@ -45,6 +46,7 @@ def test_lineage_reads_model_champion_scores_drift_with_the_prediction_log_as_in
             parent.to_user_string() for parent in graph.get(dg.AssetKey.from_user_string(key)).parent_keys
         }
 
+    assert parents("gold/customer_daily_features") == {"gold/customer_daily_activity", "gold/dim_customer"}
     assert "ml/propensity_model" in parents("ml/champion")
     assert "ml/champion" in parents("ml/batch_scores")
     assert {"ml/batch_scores", "monitoring/prediction_log"} <= parents("monitoring/drift_report")
@@ -117,12 +119,12 @@ def test_labels_follow_the_facts_whose_look_ahead_a_range_completes():
     )
     # On a fresh lake, nothing before the range: labels start with it.
     assert _labels_step(dt.date(2026, 10, 17), dt.date(2026, 10, 31), set()) == (
-        dt.date(2026, 10, 16),
+        dt.date(2026, 10, 17),
         dt.date(2026, 10, 24),
     )
-    # A hole before the range stops the reach back at the hole.
+    # A hole before the range stops the reach back just after the hole.
     with_hole = october - {"2026-10-13"}
-    assert _labels_step(dt.date(2026, 10, 17), dt.date(2026, 10, 31), with_hole)[0] == dt.date(2026, 10, 13)
+    assert _labels_step(dt.date(2026, 10, 17), dt.date(2026, 10, 31), with_hole)[0] == dt.date(2026, 10, 14)
 
 
 def test_dg_lists_and_checks_the_defs_folder():

@@ -13,6 +13,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from ecom_assets.defs.features import assets as features
+from ecom_assets.defs.medallion import gold
 from ecom_assets.defs.ml import assets as ml
 from ecom_assets.defs.ml import champion
 from ecom_assets.defs.ml.jobs import daily_ml_after_medallion_sensor, retrain_job, weekly_retrain_schedule
@@ -206,17 +207,51 @@ def test_cooldown_reason_is_visible(champion_lake, instance):
     assert requests == [] and "cooldown until" in skip
 
 
-def test_without_a_champion_the_report_fails_with_the_reason(lake, instance):
+def test_without_a_champion_the_report_is_skipped_with_the_reason(lake, instance):
     features = pl.DataFrame(
         {"customer_id": ["c1"], "as_of_date": [DAY], **{name: [1.0] for name in FEATURES}}
     )
     scores = features.select("customer_id", "as_of_date", score=pl.lit(0.5), model_version=pl.lit("v0"))
     lake.write_table("gold/customer_daily_features", features, "as_of_date", [DAY])
     lake.write_table("ml/batch_scores", scores, "as_of_date", [DAY])
-    result = materialize_drift(lake, instance, DAY, raise_on_error=False)
-    assert not result.success
-    (failure,) = result.get_step_failure_events()
-    assert "no champion model" in failure.step_failure_data.user_failure_data.description
+    result = materialize_drift(lake, instance, DAY)
+    assert result.success and result.get_asset_materialization_events() == []
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("monitoring/drift_report: skipped, no champion model" in line for line in logged)
+
+
+def test_warm_up_dates_report_insufficient_history_and_never_retrain(champion_lake, instance):
+    """A lake whose first events are five days before DAY: DAY's windows are incomplete, so even a large
+    shift is insufficient_history, not an alert; the sensor does not retrain on it."""
+    write_day(champion_lake, DAY, shift=0.8)
+    first_events = shop_history(5, 2, DAY - dt.timedelta(days=5))
+    write_fact_events(champion_lake, first_events, instance)
+    metadata = drift_metadata(materialize_drift(champion_lake, instance, DAY))
+    assert metadata["status"] == "insufficient_history" and metadata["alerts"] == "none"
+    table = champion_lake.read_table("monitoring/drift_report")
+    assert table["status"].unique().to_list() == ["insufficient_history"] and table["psi"].min() > 0.2
+    requests, skip, _ = evaluate(build_drift_retrain_sensor(cooldown=dt.timedelta(0)), instance, None)
+    assert requests == [] and f"drift {DAY}: insufficient_history" in skip
+
+
+def test_dates_before_the_champions_training_data_have_insufficient_history(champion_lake):
+    write_day(champion_lake, DAY, shift=0.8)
+    reference = DriftReference.of_champion(ModelRegistry(champion_lake))
+    features = champion_lake.read_table("gold/customer_daily_features")
+    batch = champion_lake.read_table("ml/batch_scores")
+    before_training = dt.date(2025, 12, 31)  # the champion trained on 2026-01-01 .. 2026-01-31
+    early = drift_of_day(
+        reference,
+        before_training,
+        features.with_columns(as_of_date=pl.lit(before_training)),
+        batch,
+        history_start=dt.date(2025, 1, 1),
+    )
+    assert early["status"].unique().to_list() == ["insufficient_history"]
+    assert reference.history_gap(DAY, history_start=DAY + dt.timedelta(days=1)) == (
+        "look-back of 2026-03-01 is incomplete (complete windows from 2026-03-02 on)"
+    )
+    assert drift_of_day(reference, DAY, features, batch, history_start=DAY)["status"][0] == "alert"
 
 
 def test_weekly_retraining_rescored_yesterday():
@@ -293,17 +328,15 @@ def test_the_retraining_the_sensor_requests_goes_through_the_promotion_gate(lake
         ["gold", "fact_events"], partitions_def=daily_partitions, metadata={"partition_expr": "event_date"}
     )
     defs = dg.Definitions(
-        assets=[fact_events, *dg.load_assets_from_modules([features, ml, champion])],
+        assets=[fact_events, gold.dim_customer, *dg.load_assets_from_modules([features, ml, champion])],
         jobs=[retrain_job],
         resources=build_resources(lake.uri),
     )
     last_day, last_label = start + dt.timedelta(days=days - 1), start + dt.timedelta(days=days - 8)
-    for key, last in (
-        ("gold/customer_daily_features", last_day),
-        ("gold/label_purchase_next_7d", last_label),
-    ):
+    gold_tables = ("gold/dim_customer", "gold/customer_daily_activity", "gold/customer_daily_features")
+    for keys, last in ((gold_tables, last_day), (("gold/label_purchase_next_7d",), last_label)):
         run = defs.resolve_implicit_global_asset_job_def().get_subset(
-            asset_selection={dg.AssetKey.from_user_string(key)}
+            asset_selection={dg.AssetKey.from_user_string(key) for key in keys}
         )
         assert run.execute_in_process(instance=instance, tags=partition_range_tags(start, last)).success
 

@@ -8,13 +8,14 @@ import pytest
 
 from ecom_assets.cli import main
 from ecom_assets.defs.features import assets as features
+from ecom_assets.defs.medallion import gold
 from ecom_assets.defs.ml import assets as ml
 from ecom_assets.defs.ml import champion
 from ecom_assets.defs.partitions import daily_partitions, partition_range_tags
 from ecom_assets.defs.resources import build_resources
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.storage.lake import Lake
-from ecom_assets.transforms.features import build_customer_daily_features
+from ecom_assets.transforms.features import features_from_facts
 from ecom_assets_tests.fact_events_factory import shop_history, write_fact_events
 
 START, DAYS = dt.date(2026, 9, 1), 40
@@ -28,7 +29,10 @@ FACT_EVENTS = dg.AssetSpec(
 MODEL_AND_CHAMPION = 'key:"ml/propensity_model" or key:"ml/champion"'
 # 40 days of history: a week of warm-up leaves enough dates for a time split
 SHORT_WARM_UP = {"ml__propensity_model": {"config": {"min_history_days": 7}}}
-ASSETS = [FACT_EVENTS, *dg.load_assets_from_modules([features, ml, champion])]
+ASSETS = [FACT_EVENTS, gold.dim_customer, *dg.load_assets_from_modules([features, ml, champion])]
+FEATURE_RUN = (
+    'key:"gold/dim_customer" or key:"gold/customer_daily_activity" or key:"gold/customer_daily_features"'
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,7 @@ def pipeline(tmp_path_factory):
         )
 
     results = {
-        "features": run('key:"gold/customer_daily_features"', (START, LAST_EVENT_DATE)),
+        "features": run(FEATURE_RUN, (START, LAST_EVENT_DATE)),
         "labels": run('key:"gold/label_purchase_next_7d"', (START, LAST_LABEL_DATE)),
         "model": run(MODEL_AND_CHAMPION, config=SHORT_WARM_UP),
         "scores": run('key:"ml/batch_scores"', SCORED),
@@ -74,7 +78,7 @@ def _metadata(result: dg.ExecuteInProcessResult, key: str = "ml/propensity_model
 def test_ranged_feature_run_matches_the_transform_per_date(pipeline):
     lake, events, results, _ = pipeline
     table = lake.read_table("gold/customer_daily_features").sort("as_of_date", "customer_id")
-    expected = build_customer_daily_features(events, sorted(set(events["event_date"])))
+    expected = features_from_facts(events, sorted(set(events["event_date"])))
     assert table.equals(expected.select(table.columns))
     definition_metadata = features.customer_daily_features.specs_by_key[
         dg.AssetKey(["gold", "customer_daily_features"])
@@ -95,7 +99,7 @@ def test_labels_refuse_a_horizon_with_an_unmaterialised_day(tmp_path):
     uri = str(tmp_path / "lake")
     instance = dg.DagsterInstance.ephemeral()
     dates = write_fact_events(Lake(uri), shop_history(20, 10, START), instance, unmaterialised=1)
-    selection = 'key:"gold/customer_daily_features" or key:"gold/label_purchase_next_7d"'
+    selection = f'{FEATURE_RUN} or key:"gold/label_purchase_next_7d"'
     result = dg.materialize(
         ASSETS,
         selection=selection,
@@ -170,3 +174,40 @@ def test_score_batch_cli_exports_csv_and_parquet(pipeline, tmp_path, monkeypatch
         main(["score-batch", "--date", LAST_EVENT_DATE.isoformat(), "--out", str(tmp_path / "scores.xlsx")])
     assert exit_info.value.code == 2
     assert ".csv or .parquet" in capsys.readouterr().err
+
+
+def _materialised(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def test_a_young_lake_skips_labels_model_and_scores_without_failing(tmp_path):
+    """Ten days of history: nothing to label before the first day, too few labelled dates to train, no
+    champion to score with; every run succeeds and logs why it skipped."""
+    uri = str(tmp_path / "lake")
+    instance = dg.DagsterInstance.ephemeral()
+    dates = write_fact_events(Lake(uri), shop_history(30, 10, START), instance)
+
+    def run(selection: str, first: dt.date, last: dt.date) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            ASSETS,
+            selection=selection,
+            instance=instance,
+            resources=build_resources(uri),
+            tags=partition_range_tags(first, last),
+        )
+
+    assert "gold/customer_daily_features" in _materialised(run(FEATURE_RUN, dates[0], dates[-1]))
+    before_the_lake = dates[0] - dt.timedelta(days=3)
+    labels = run('key:"gold/label_purchase_next_7d"', before_the_lake, before_the_lake)
+    labelled = run('key:"gold/label_purchase_next_7d"', dates[0], dates[2])
+    model = dg.materialize(
+        ASSETS, selection=MODEL_AND_CHAMPION, instance=instance, resources=build_resources(uri)
+    )
+    scores = run('key:"ml/batch_scores"', dates[-1], dates[-1])
+    assert all(result.success for result in (labels, labelled, model, scores))
+    assert (_materialised(labels), _materialised(labelled)) == (set(), {"gold/label_purchase_next_7d"})
+    assert _materialised(model) == _materialised(scores) == set()
+    logged = [entry.user_message for result in (model, scores) for entry in instance.all_logs(result.run_id)]
+    assert any("ml/propensity_model: skipped, 0 of the 3 labelled as-of dates" in line for line in logged)
+    assert any("ml/batch_scores: skipped, no champion yet" in line for line in logged)
+    assert ModelRegistry(Lake(uri)).versions() == []

@@ -6,13 +6,15 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ecom_assets.defs.ml.champion import side_by_side
 from ecom_assets.keys import CUSTOMER_DAILY_FEATURES, LABEL_PURCHASE_NEXT_7D
 from ecom_assets.ml.evaluation import evaluate
 from ecom_assets.ml.gate import GateThresholds, decide, judge
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.split import customer_split, split
 from ecom_assets.ml.train import register_candidate, train
-from ecom_assets.transforms.features import build_customer_daily_features
+from ecom_assets.settings import get_settings
+from ecom_assets.transforms.features import features_from_facts
 from ecom_assets.transforms.labels import LABEL, LABEL_HORIZON_DAYS, build_label_purchase_next_7d
 from ecom_assets_tests.fact_events_factory import shop_history
 
@@ -22,7 +24,7 @@ START = dt.date(2026, 9, 1)
 def _dataset(days: int, customers: int = 300, seed: int = 0) -> pl.DataFrame:
     events = shop_history(customers, days, START, seed)
     dates = [START + dt.timedelta(days=offset) for offset in range(days - LABEL_HORIZON_DAYS)]
-    features = build_customer_daily_features(events, dates)
+    features = features_from_facts(events, dates)
     return features.join(build_label_purchase_next_7d(features, events), on=["customer_id", "as_of_date"])
 
 
@@ -75,23 +77,83 @@ def test_model_beats_the_recency_baseline(dataset, estimator):
 
 
 GOOD = {"roc_auc": 0.80, "pr_auc": 0.40, "base_rate": 0.10}
+BASELINE = {"roc_auc": 0.70, "pr_auc": 0.25, "base_rate": 0.10}
+# An order-history shop: clearly better than recency, yet below the old absolute floor of 0.70.
+ORDERS_ONLY = {"roc_auc": 0.66, "pr_auc": 0.30, "base_rate": 0.10}
+ORDERS_BASELINE = {"roc_auc": 0.57, "pr_auc": 0.18, "base_rate": 0.10}
 
 
 @pytest.mark.parametrize(
-    ("candidate", "champion", "promote", "reason"),
+    ("candidate", "baseline", "champion", "promote", "reason"),
     [
-        (GOOD, None, True, "no champion yet"),
-        ({**GOOD, "roc_auc": 0.65}, None, False, "ROC-AUC 0.650 is below the floor 0.700"),
-        ({**GOOD, "pr_auc": 0.11}, None, False, "PR-AUC 0.110 is below base rate 0.100 + margin 0.020"),
-        (GOOD, {**GOOD, "roc_auc": 0.82}, False, "roc_auc 0.800 is worse than the champion's 0.820"),
-        (GOOD, {**GOOD, "roc_auc": 0.78, "pr_auc": 0.40}, True, "not worse than the champion"),
+        (GOOD, BASELINE, None, True, "beats the recency baseline; no champion yet"),
+        (ORDERS_ONLY, ORDERS_BASELINE, None, True, "no champion yet"),
+        (
+            {**GOOD, "roc_auc": 0.71},
+            BASELINE,
+            None,
+            False,
+            "roc_auc 0.710 does not beat the recency baseline's 0.700 by the margin 0.020",
+        ),
+        (
+            {**GOOD, "pr_auc": 0.255},
+            BASELINE,
+            None,
+            False,
+            "pr_auc 0.255 does not beat the recency baseline's 0.250 by the margin 0.010",
+        ),
+        ({**GOOD, "roc_auc": 0.52}, {**BASELINE, "roc_auc": 0.45}, None, False, "below the floor 0.550"),
+        ({**GOOD, "pr_auc": 0.09}, {**BASELINE, "pr_auc": 0.05}, None, False, "below base rate 0.100"),
+        (
+            GOOD,
+            BASELINE,
+            {**GOOD, "roc_auc": 0.82},
+            False,
+            "roc_auc 0.800 is worse than the champion's 0.820",
+        ),
+        (GOOD, BASELINE, {**GOOD, "roc_auc": 0.78}, True, "not worse than the champion"),
     ],
-    ids=["first-model", "below-floor", "pr-margin", "worse-than-champion", "beats-champion"],
+    ids=[
+        "first-model",
+        "orders-only-shop",
+        "roc-not-above-baseline",
+        "pr-not-above-baseline",
+        "below-floor",
+        "pr-below-base-rate",
+        "worse-than-champion",
+        "beats-champion",
+    ],
 )
-def test_gate_decision(candidate, champion, promote, reason):
-    decision = decide(candidate, champion, GateThresholds())
+def test_gate_decision(candidate, baseline, champion, promote, reason):
+    decision = decide(candidate, champion, GateThresholds(), baseline)
     assert decision.promote is promote
-    assert any(reason in text for text in decision.reasons)
+    assert any(reason in text for text in decision.reasons), decision.reasons
+
+
+def test_gate_rules_come_from_the_environment_unless_the_run_sets_them(monkeypatch):
+    monkeypatch.setenv("ECOM_GATE_BASELINE_ROC_AUC_MARGIN", "0.15")
+    monkeypatch.setenv("ECOM_GATE_CHAMPION_TOLERANCE", "0.05")
+    get_settings.cache_clear()
+    try:
+        strict = decide(GOOD, {**GOOD, "roc_auc": 0.84}, GateThresholds(), BASELINE)
+        relaxed = decide(
+            GOOD, {**GOOD, "roc_auc": 0.84}, GateThresholds(baseline_roc_auc_margin=0.05), BASELINE
+        )
+    finally:
+        get_settings.cache_clear()
+    assert strict.reasons == [
+        "roc_auc 0.800 does not beat the recency baseline's 0.700 by the margin 0.150 on "
+        "the same validation rows"
+    ]
+    assert relaxed.promote, relaxed.reasons
+
+
+def test_champion_metadata_shows_candidate_champion_and_baseline_side_by_side():
+    decision = decide(GOOD, {**GOOD, "roc_auc": 0.78}, GateThresholds(), BASELINE)
+    table = side_by_side(decision)
+    assert table.columns == ["metric", "candidate", "champion", "baseline"]
+    assert table.row(0) == ("roc_auc", 0.80, 0.78, 0.70)
+    assert side_by_side(decide(GOOD, None, GateThresholds())).row(1) == ("pr_auc", 0.40, None, None)
 
 
 def _register(lake, dataset: pl.DataFrame, labels: np.ndarray | None = None) -> str:

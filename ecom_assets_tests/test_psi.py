@@ -94,6 +94,9 @@ def test_thresholds_and_worst_status():
     assert [thresholds.status(value) for value in (0.0, 0.1, 0.2, 0.25)] == ["ok", "warn", "warn", "alert"]
     assert worst_status(["ok", "alert", "warn"]) == "alert"
     assert worst_status([]) == "ok"
+    # a warm-up date's status never outranks a real one, and alone it stays what it is
+    assert worst_status(["insufficient_history", "ok"]) == "ok"
+    assert worst_status(["insufficient_history"]) == "insufficient_history"
     with pytest.raises(ValueError, match="warn <= alert"):
         PsiThresholds(warn=0.3, alert=0.2)
 

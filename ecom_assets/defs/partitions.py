@@ -17,8 +17,8 @@ late_arrivals = dg.TimeWindowPartitionMapping(
     start_offset=0, end_offset=get_settings().late_window_days, allow_nonexistent_upstream_partitions=True
 )
 
-# Features as of D see exactly the event dates D-27 .. D: nothing after D can leak in.
-feature_lookback = dg.TimeWindowPartitionMapping(
+# Features as of D read exactly the daily activity dated D-89 .. D: nothing after D can leak in.
+activity_lookback = dg.TimeWindowPartitionMapping(
     start_offset=-(FEATURE_LOOKBACK_DAYS - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
 )
 

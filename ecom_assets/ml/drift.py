@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ecom_assets.ml.psi import DEFAULT_BINS, DEFAULT_THRESHOLDS, PsiThresholds, psi, quantile_edges
+from ecom_assets.ml.psi import (
+    DEFAULT_BINS,
+    DEFAULT_THRESHOLDS,
+    INSUFFICIENT_HISTORY,
+    PsiThresholds,
+    psi,
+    quantile_edges,
+)
 from ecom_assets.ml.registry import ModelRegistry
 
 SCORE = "score"
@@ -44,6 +51,7 @@ class DriftReference:
     """The champion's training features and validation scores, with their bins computed once."""
 
     model_version: str
+    training_start: dt.date
     features: pl.DataFrame
     scores: pl.DataFrame
     feature_edges: dict[str, np.ndarray]
@@ -59,7 +67,24 @@ class DriftReference:
             )
         features = registry.reference_features(version).select(registry.manifest(version).feature_names)
         scores = pl.DataFrame({SCORE: registry.validation_scores(version)})
-        return cls(version, features, scores, quantile_edges(features, bins), quantile_edges(scores, bins))
+        training_start = registry.manifest(version).training_window[0]
+        return cls(
+            version,
+            training_start,
+            features,
+            scores,
+            quantile_edges(features, bins),
+            quantile_edges(scores, bins),
+        )
+
+    def history_gap(self, as_of: dt.date, history_start: dt.date) -> str | None:
+        """Why PSI of ``as_of`` means nothing yet: its look-back window is not full (``history_start`` is
+        the first day with complete windows), or it predates the data the champion was trained on."""
+        if as_of < history_start:
+            return f"look-back of {as_of} is incomplete (complete windows from {history_start} on)"
+        if as_of < self.training_start:
+            return f"{as_of} predates the champion's training data ({self.training_start} on)"
+        return None
 
 
 def _compare(
@@ -100,8 +125,12 @@ def drift_of_day(
     batch_scores: pl.DataFrame,
     online_scores: pl.DataFrame | None = None,
     thresholds: PsiThresholds = DEFAULT_THRESHOLDS,
+    history_start: dt.date | None = None,
 ) -> pl.DataFrame:
     """One row per feature and per prediction source (``DRIFT_SCHEMA``), most drifted first.
+
+    A date before ``history_start`` (its windows incomplete) or before the champion's training data gets
+    status ``insufficient_history`` on every row: its PSI is shown but never raises an alert.
 
     Online scores (the prediction log of that day) count only where the champion served them: scores of
     an earlier model say nothing about this one.
@@ -122,10 +151,12 @@ def drift_of_day(
                 _compare("prediction", reference.scores, online, reference.score_edges, "online_score")
             )
     table = pl.concat(parts)
+    too_early = reference.history_gap(as_of, history_start or as_of)
+    statuses = [INSUFFICIENT_HISTORY if too_early else thresholds.status(value) for value in table["psi"]]
     return (
         table.with_columns(
             as_of_date=pl.lit(as_of),
-            status=pl.Series([thresholds.status(value) for value in table["psi"]], dtype=pl.String),
+            status=pl.Series(statuses, dtype=pl.String),
             model_version=pl.lit(reference.model_version),
         )
         .select(list(DRIFT_SCHEMA))

@@ -34,7 +34,10 @@ import polars as pl
 DEFAULT_BINS = 10
 QUANTILE_SAMPLE_ROWS = 100_000
 EMPTY_BIN_SHARE = 1e-4
-STATUSES = ("ok", "warn", "alert")
+# A date whose PSI means nothing yet (warm-up, or before the champion's data) ranks below "ok": any real
+# status of another date outranks it, and it never triggers retraining.
+INSUFFICIENT_HISTORY = "insufficient_history"
+STATUSES = (INSUFFICIENT_HISTORY, "ok", "warn", "alert")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Fit the propensity Pipeline on the earlier split, score the later one, and compare with the baseline."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from ecom_assets.ml.dataset import feature_matrix
+from ecom_assets.ml.dataset import KEYS, feature_matrix
 from ecom_assets.ml.evaluation import RecencyBaseline, calibration_table, evaluate
 from ecom_assets.ml.registry import ModelManifest, ModelRegistry
 from ecom_assets.ml.split import Split, split
@@ -51,18 +51,30 @@ class TrainingResult:
 
 
 def train(
-    dataset: pl.DataFrame, estimator: Estimator = "hist_gradient_boosting", threads: int = 1
+    dataset: pl.DataFrame,
+    estimator: Estimator = "hist_gradient_boosting",
+    threads: int = 1,
+    max_rows: int | None = None,
 ) -> TrainingResult:
     """Metrics of the model, and of the recency baseline under ``baseline_*``, on the validation rows.
 
     ``threads`` caps OpenMP/BLAS: on shared machines, spinning OpenMP workers made training 14x slower.
+    ``max_rows`` caps the training rows (a fixed-seed sample; validation keeps every row), so memory and
+    time stay bounded however long the history; ``metrics['sampled_from_rows']`` says how many there were.
     """
     with threadpool_limits(limits=threads):
-        return _train(dataset, estimator)
+        return _train(dataset, estimator, max_rows)
 
 
-def _train(dataset: pl.DataFrame, estimator: Estimator) -> TrainingResult:
-    sides = split(dataset)
+def _sampled(sides: Split, max_rows: int | None) -> tuple[Split, int]:
+    rows = sides.train.height
+    if max_rows is None or rows <= max_rows:
+        return sides, rows
+    return replace(sides, train=sides.train.sample(max_rows, seed=0).sort(KEYS)), rows
+
+
+def _train(dataset: pl.DataFrame, estimator: Estimator, max_rows: int | None) -> TrainingResult:
+    sides, sampled_from = _sampled(split(dataset), max_rows)
     train_labels = sides.train[LABEL].to_numpy()
     if train_labels.min() == train_labels.max():
         raise ValueError(f"training labels are all {train_labels[0]}: widen the training window")
@@ -77,6 +89,7 @@ def _train(dataset: pl.DataFrame, estimator: Estimator) -> TrainingResult:
         **evaluate(validation_labels, scores),
         **{f"baseline_{name}": value for name, value in evaluate(validation_labels, baseline_scores).items()},
         "train_rows": float(sides.train.height),
+        "sampled_from_rows": float(sampled_from),
         "validation_rows": float(sides.validation.height),
     }
     return TrainingResult(pipeline, sides, metrics, scores, calibration_table(validation_labels, scores))

@@ -2,12 +2,15 @@
 
 Each step is one run over one partition range, in dependency order: Bronze and the rejected lines (both
 by arrival date) also take the late-arrival days after the range, whose files hold late events of the
-range; labels stop seven days before the end, since their look-ahead must exist.
+range; labels stop seven days before the end, since their look-ahead must exist. A step the lake has too
+little history for (labels, the model, scores and drift without a champion) is skipped with one line that
+says why and what to do; that is no failure.
 """
 
 import datetime as dt
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import dagster as dg
 from rich.console import Console
 
 from ecom_assets.definitions import defs
+from ecom_assets.defs.ml.assets import PropensityModelConfig
 from ecom_assets.defs.partitions import first_partition, last_partition, partition_range_tags
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.keys import (
@@ -24,9 +28,13 @@ from ecom_assets.keys import (
     PROPENSITY_MODEL,
     SILVER_EVENTS_REJECTED,
 )
+from ecom_assets.ml.readiness import missing_champion, training_dates
 from ecom_assets.operations.errors import RunFailedError
 from ecom_assets.settings import get_settings
+from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.labels import LABEL_HORIZON_DAYS
+
+TRAINING_DATES: int = PropensityModelConfig.model_fields["training_dates"].default
 
 
 @dataclass(frozen=True)
@@ -37,14 +45,30 @@ class Step:
     end: dt.date | None = None
     # A rejected candidate model is an outcome, not a breakdown: scoring goes on with the champion.
     stops_the_plan: bool = True
+    # Why the lake cannot run this step yet (too little history, no champion), or None when it can.
+    not_ready: Callable[[Lake], str | None] | None = None
+
+    def skip_reason(self, lake: Lake) -> str | None:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            missing = (self.start - self.end).days
+            return (
+                f"no as-of date up to {self.end} has its {LABEL_HORIZON_DAYS}-day look-ahead yet; "
+                f"land {missing} more day{'s' if missing > 1 else ''}"
+            )
+        return self.not_ready(lake) if self.not_ready else None
+
+
+def _training_shortfall(lake: Lake) -> str | None:
+    return training_dates(lake, TRAINING_DATES)[1]
 
 
 def first_label_date(start: dt.date, materialised_facts: set[str]) -> dt.date:
     """The earliest as-of date whose look-ahead this range completes: up to seven days before it, as far
-    back as the days between that date and the range were materialised by earlier runs."""
+    back as the days before the range were materialised by earlier runs (a day without facts has no
+    features to label)."""
     first, day = start, dt.timedelta(days=1)
     while start - first < dt.timedelta(days=LABEL_HORIZON_DAYS) and first - day >= first_partition():
-        if first < start and first.isoformat() not in materialised_facts:
+        if (first - day).isoformat() not in materialised_facts:
             break
         first -= day
     return first
@@ -67,8 +91,8 @@ def plan(start: dt.date, end: dt.date, materialised_facts: set[str] = frozenset(
             first_label_date(start, materialised_facts),
             end - dt.timedelta(days=LABEL_HORIZON_DAYS),
         ),
-        Step("model and champion", model, stops_the_plan=False),
-        Step("scores and monitoring", scores, start, end),
+        Step("model and champion", model, stops_the_plan=False, not_ready=_training_shortfall),
+        Step("scores and monitoring", scores, start, end, not_ready=missing_champion),
     ]
 
 
@@ -130,11 +154,17 @@ def materialize_range(
     assets = [*defs.assets, *(defs.asset_checks or [])]
     results, failures = [], []
     materialised_facts = instance.get_materialized_partitions(asset_key(FACT_EVENTS))
+    lake = Lake.from_settings()
     for step in plan(start, end, materialised_facts):
         keys = (step.selection & chosen).resolve(graph, allow_missing=True)
-        partitioned = step.start is not None
-        if not keys or (partitioned and step.end < step.start):
+        if not keys:
             continue
+        skipped = step.skip_reason(lake)
+        if skipped:
+            if console is not None:
+                console.print(f"[yellow]-[/] {step.name}: skipped, {skipped}", soft_wrap=True)
+            continue
+        partitioned = step.start is not None
         span = f"{step.start} .. {step.end}" if partitioned else "latest"
         tags = partition_range_tags(step.start, step.end) if partitioned else {}
         began = time.perf_counter()

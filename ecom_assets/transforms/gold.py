@@ -59,6 +59,7 @@ def build_dim_customer(facts: pl.DataFrame) -> pl.DataFrame:
             app_share=_share("app"),
             lifetime_orders=pl.col("order_id").filter(purchases).n_unique(),
             lifetime_revenue=pl.col("revenue").sum(),
+            first_order_at=pl.col("event_ts").filter(purchases).min(),
             last_purchase_at=pl.col("event_ts").filter(purchases).max(),
         )
         .sort("customer_id")

@@ -1,13 +1,24 @@
-"""Gold ML tables: point-in-time customer features and the forward-looking purchase label, by as-of date."""
+"""Gold ML tables: the daily activity aggregate, point-in-time customer features from it, and the
+forward-looking purchase label, by date."""
+
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
 from ecom_assets.defs.metadata import markdown_table, table_metadata
-from ecom_assets.defs.partitions import feature_lookback, label_horizon, partition_dates
+from ecom_assets.defs.partitions import activity_lookback, label_horizon, partition_dates
+from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import asset_key, daily_table
-from ecom_assets.keys import CUSTOMER_DAILY_FEATURES, FACT_EVENTS, LABEL_PURCHASE_NEXT_7D
-from ecom_assets.transforms.features import FEATURES, build_customer_daily_features
+from ecom_assets.keys import (
+    CUSTOMER_DAILY_ACTIVITY,
+    CUSTOMER_DAILY_FEATURES,
+    DIM_CUSTOMER,
+    FACT_EVENTS,
+    LABEL_PURCHASE_NEXT_7D,
+)
+from ecom_assets.transforms.activity import build_customer_daily_activity
+from ecom_assets.transforms.features import FEATURES, build_customer_daily_features, first_dates
 from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
 
 FEATURE_CATALOGUE = markdown_table(
@@ -18,17 +29,43 @@ FEATURE_CATALOGUE = markdown_table(
 
 
 @dg.asset(
+    key=asset_key(CUSTOMER_DAILY_ACTIVITY),
+    # Read below one event date at a time rather than loaded whole: a range run holds one day of facts.
+    deps=[asset_key(FACT_EVENTS)],
+    group_name="gold",
+    **daily_table("event_date"),
+)
+def customer_daily_activity(
+    context: dg.AssetExecutionContext, lake_resource: LakeResource
+) -> dg.Output[pl.DataFrame]:
+    """One row per known customer per event date: events by type, sessions, orders, revenue, products."""
+    lake = lake_resource.get_lake()
+    days = [
+        build_customer_daily_activity(lake.read_table(FACT_EVENTS, "event_date", [day]))
+        for day in partition_dates(context)
+    ]
+    activity = pl.concat(days)
+    return dg.Output(
+        activity, metadata=table_metadata(activity, customers=activity["customer_id"].n_unique())
+    )
+
+
+@dg.asset(
     key=asset_key(CUSTOMER_DAILY_FEATURES),
-    ins={"facts": dg.AssetIn(asset_key(FACT_EVENTS), partition_mapping=feature_lookback)},
+    ins={
+        "activity": dg.AssetIn(asset_key(CUSTOMER_DAILY_ACTIVITY), partition_mapping=activity_lookback),
+        "customers": dg.AssetIn(asset_key(DIM_CUSTOMER)),
+    },
     group_name="gold",
     **daily_table("as_of_date", features=FEATURE_CATALOGUE),
 )
 def customer_daily_features(
-    context: dg.AssetExecutionContext, facts: pl.DataFrame
+    context: dg.AssetExecutionContext, activity: pl.DataFrame, customers: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
-    """Behaviour of each customer active in the 28 days up to D, from events dated D-27 .. D only."""
+    """Behaviour of each customer active in the 90 days up to D, from daily activity dated D-89 .. D only
+    (and first-seen / first-order dates on or before D)."""
     as_of_dates = partition_dates(context)
-    features = build_customer_daily_features(facts, as_of_dates)
+    features = build_customer_daily_features(activity, as_of_dates, first_dates(customers))
     return dg.Output(features, metadata=table_metadata(features, as_of_dates=len(as_of_dates)))
 
 
@@ -39,12 +76,23 @@ def customer_daily_features(
         "features": dg.AssetIn(asset_key(CUSTOMER_DAILY_FEATURES)),
     },
     group_name="gold",
+    # As-of dates without features (before the lake's first day) have nothing to label: skipped, not failed.
+    output_required=False,
     **daily_table("as_of_date"),
 )
 def label_purchase_next_7d(
     context: dg.AssetExecutionContext, facts: pl.DataFrame, features: pl.DataFrame
-) -> dg.Output[pl.DataFrame]:
+) -> Iterator[dg.Output[pl.DataFrame]]:
     """1 if a customer of features(D) purchases in D+1 .. D+7, else 0; runs only once those days exist."""
+    with_features = set(context.partition_keys) & context.instance.get_materialized_partitions(
+        asset_key(CUSTOMER_DAILY_FEATURES)
+    )
+    if not with_features:
+        context.log.warning(
+            f"{LABEL_PURCHASE_NEXT_7D}: skipped, {CUSTOMER_DAILY_FEATURES} is not materialised for "
+            f"{context.partition_key_range.start} .. {context.partition_key_range.end}: nothing to label yet"
+        )
+        return
     # Days after the last partition are refused by the mapping; days inside it that were never
     # materialised would read as "no purchase" and teach the model wrong zeros.
     horizon = context.asset_partition_keys_for_input("facts")
@@ -55,6 +103,4 @@ def label_purchase_next_7d(
             "labels need every day of their look-ahead; materialise those days first"
         )
     labels = build_label_purchase_next_7d(features, facts)
-    return dg.Output(
-        labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0))
-    )
+    yield dg.Output(labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0)))

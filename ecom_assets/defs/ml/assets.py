@@ -2,6 +2,7 @@
 scores of whichever model ``ml/champion`` chose."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -14,17 +15,17 @@ from ecom_assets.keys import (
     BATCH_SCORES,
     CHAMPION,
     CUSTOMER_DAILY_FEATURES,
-    FACT_EVENTS,
     LABEL_PURCHASE_NEXT_7D,
     PROPENSITY_MODEL,
 )
 from ecom_assets.ml.batch_scores import require_champion, score_features
-from ecom_assets.ml.dataset import fingerprint, labelled_dates, load_training_set
+from ecom_assets.ml.dataset import fingerprint, load_training_set
 from ecom_assets.ml.gate import GateThresholds, judge
+from ecom_assets.ml.readiness import missing_champion, training_dates
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.ml.train import register_candidate, train
-from ecom_assets.storage.lake import Lake
-from ecom_assets.transforms.features import FEATURE_LOOKBACK_DAYS
+from ecom_assets.settings import get_settings
+from ecom_assets.transforms.features import WARM_UP_DAYS
 
 PROMOTION_GATE = "promotion_gate"
 
@@ -38,34 +39,28 @@ class PropensityModelConfig(dg.Config):
         None, description="Latest as-of date to use (YYYY-MM-DD); default all"
     )
     threads: int = Field(1, ge=1, description="CPU threads for training (more only pays on large data sets)")
+    max_training_rows: int | None = Field(
+        None, ge=1000, description="Sample the training rows above this many; default ECOM_MAX_TRAINING_ROWS"
+    )
     min_history_days: int = Field(
-        FEATURE_LOOKBACK_DAYS - 1,
+        WARM_UP_DAYS,
         ge=0,
         description="Skip as-of dates this close to the first event: their look-back is not full yet",
     )
 
 
-def _training_dates(lake: Lake, config: PropensityModelConfig) -> list[dt.date]:
-    """The latest labelled as-of dates whose features saw a full look-back (warm-up days would teach the
-    model, and the drift reference, what a young lake looks like rather than what customers do)."""
-    last = dt.date.fromisoformat(config.last_as_of_date) if config.last_as_of_date else None
-    first_event = lake.scan_table(FACT_EVENTS).select(pl.col("event_date").min()).collect().item()
-    warm = first_event + dt.timedelta(days=config.min_history_days)
-    dates = [day for day in labelled_dates(lake, last) if day >= warm][-config.training_dates :]
-    if len(dates) < 2:
-        raise ValueError(
-            f"only {len(dates)} as-of dates from {warm} on have complete labels: materialise "
-            f"{LABEL_PURCHASE_NEXT_7D} for more days (events must exist 7 days past each as-of date), "
-            "or lower min_history_days"
+@dg.multi_asset(
+    name="ml__propensity_model",  # the op name an @asset of this key has, used by run configs
+    specs=[
+        dg.AssetSpec(
+            asset_key(PROPENSITY_MODEL),
+            deps=[asset_key(CUSTOMER_DAILY_FEATURES), asset_key(LABEL_PURCHASE_NEXT_7D)],
+            group_name="ml",
+            kinds={"scikitlearn"},
+            # Too little history skips training with its reason: a young lake is no failure.
+            skippable=True,
         )
-    return dates
-
-
-@dg.asset(
-    key=asset_key(PROPENSITY_MODEL),
-    deps=[asset_key(CUSTOMER_DAILY_FEATURES), asset_key(LABEL_PURCHASE_NEXT_7D)],
-    group_name="ml",
-    kinds={"scikitlearn"},
+    ],
     check_specs=[
         dg.AssetCheckSpec(
             PROMOTION_GATE,
@@ -74,6 +69,9 @@ def _training_dates(lake: Lake, config: PropensityModelConfig) -> list[dt.date]:
             "default thresholds; ml/champion applies the decision.",
         )
     ],
+    # Lets a skipped training yield no gate result either (check outputs are optional only in a subsettable
+    # multi-asset).
+    can_subset=True,
 )
 def propensity_model(
     context: dg.AssetExecutionContext, config: PropensityModelConfig, lake_resource: LakeResource
@@ -81,9 +79,20 @@ def propensity_model(
     """A purchase-in-7-days classifier trained on earlier as-of dates, validated on later ones, registered as
     a candidate and judged by the promotion gate; ``ml/champion`` decides whether it serves."""
     lake = lake_resource.get_lake()
-    dates = _training_dates(lake, config)
+    last = dt.date.fromisoformat(config.last_as_of_date) if config.last_as_of_date else None
+    dates, shortfall = training_dates(lake, config.training_dates, last, config.min_history_days)
+    if shortfall:
+        context.log.warning(f"{PROPENSITY_MODEL}: skipped, {shortfall}")
+        return
     dataset = load_training_set(lake, dates)
-    result = train(dataset, config.estimator, config.threads)
+    max_rows = config.max_training_rows or get_settings().max_training_rows
+    result = train(dataset, config.estimator, config.threads, max_rows)
+    sampled_from = int(result.metrics["sampled_from_rows"])
+    sampling = (
+        f"{int(result.metrics['train_rows']):,} of {sampled_from:,} training rows (cap {max_rows:,})"
+        if sampled_from > result.metrics["train_rows"]
+        else "no: every training row"
+    )
     manifest = register_candidate(ModelRegistry(lake), result, fingerprint(dataset))
     context.log.info(f"registered candidate {manifest.version}: ROC-AUC {result.metrics['roc_auc']:.3f}")
     yield dg.MaterializeResult(
@@ -91,6 +100,7 @@ def propensity_model(
             "model_version": manifest.version,
             "estimator": config.estimator,
             "split": result.split.kind,
+            "sampled": sampling,
             "training_window": " .. ".join(map(str, manifest.training_window)),
             "validation_window": " .. ".join(map(str, manifest.validation_window)),
             **{name: dg.MetadataValue.float(value) for name, value in result.metrics.items()},
@@ -115,13 +125,22 @@ def propensity_model(
     ins={"features": dg.AssetIn(asset_key(CUSTOMER_DAILY_FEATURES))},
     deps=[asset_key(CHAMPION)],
     group_name="ml",
+    # Without a champion there is nothing to score with: skipped with the reason, so drift skips too.
+    output_required=False,
     **daily_table("as_of_date"),
 )
-def batch_scores(features: pl.DataFrame, lake_resource: LakeResource) -> dg.Output[pl.DataFrame]:
+def batch_scores(
+    context: dg.AssetExecutionContext, features: pl.DataFrame, lake_resource: LakeResource
+) -> Iterator[dg.Output[pl.DataFrame]]:
     """Every customer of features(D) scored by the champion, with score decile (1 = highest) for CRM."""
-    model = require_champion(lake_resource.get_lake())
+    lake = lake_resource.get_lake()
+    no_champion = missing_champion(lake)
+    if no_champion:
+        context.log.warning(f"{BATCH_SCORES}: skipped, {no_champion}")
+        return
+    model = require_champion(lake)
     scores = score_features(features, model)
-    return dg.Output(
+    yield dg.Output(
         scores,
         metadata=table_metadata(
             scores, model_version=model.manifest.version, mean_score=float(scores["score"].mean() or 0.0)

@@ -12,7 +12,8 @@ from ecom_assets.ml.registry import ModelRegistry
 
 
 class PromotionConfig(GateThresholds, dg.Config):
-    """Thresholds of the gate (see ``GateThresholds``), settable per run in the launchpad."""
+    """Rules of the gate (see ``GateThresholds``), settable per run in the launchpad; unset ones take their
+    ``ECOM_GATE_*`` setting."""
 
 
 def candidate_of_this_run(context: dg.AssetExecutionContext, registry: ModelRegistry) -> str:
@@ -31,15 +32,21 @@ def candidate_of_this_run(context: dg.AssetExecutionContext, registry: ModelRegi
 
 
 def side_by_side(decision: GateDecision) -> pl.DataFrame:
-    """Candidate and champion on the candidate's validation rows, one row per metric."""
+    """Candidate, champion and recency baseline on the candidate's validation rows, one row per metric."""
     names = [*COMPARED_METRICS, *(name for name in decision.candidate if name not in COMPARED_METRICS)]
-    champion = decision.champion or {}
+
+    def column(metrics: dict[str, float] | None) -> list[float | None]:
+        metrics = metrics or {}
+        return [round(metrics[name], 4) if name in metrics else None for name in names]
+
     return pl.DataFrame(
         {
             "metric": names,
-            "candidate": [round(decision.candidate[name], 4) for name in names],
-            "champion": [round(champion[name], 4) if name in champion else None for name in names],
-        }
+            "candidate": column(decision.candidate),
+            "champion": column(decision.champion),
+            "baseline": column(decision.baseline),
+        },
+        schema={"metric": pl.String, "candidate": pl.Float64, "champion": pl.Float64, "baseline": pl.Float64},
     )
 
 

@@ -1,6 +1,7 @@
 """Monitoring: daily drift of the features and predictions against the champion, and evidently's HTML view."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -14,6 +15,7 @@ from ecom_assets.keys import BATCH_SCORES, CHAMPION, CUSTOMER_DAILY_FEATURES, DR
 from ecom_assets.ml.drift import DriftReference, NoChampionError, drift_of_day, report_path
 from ecom_assets.ml.evidently_report import drift_report_html
 from ecom_assets.ml.psi import DEFAULT_BINS, PsiThresholds, worst_status
+from ecom_assets.ml.readiness import complete_history_start
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.settings import get_settings
 from ecom_assets.storage.lake import Lake
@@ -81,6 +83,8 @@ prediction_log = dg.AssetSpec(
     # The log is read directly: days on which the service scored nothing have no rows, which is no error.
     deps=[asset_key(CHAMPION), asset_key(PREDICTION_LOG)],
     group_name="monitoring",
+    # Without a champion there is no reference to compare with: skipped with the reason, not failed.
+    output_required=False,
     **daily_table("as_of_date"),
 )
 def drift_report(
@@ -89,16 +93,19 @@ def drift_report(
     features: pl.DataFrame,
     batch_scores: pl.DataFrame,
     lake_resource: LakeResource,
-) -> dg.Output[pl.DataFrame]:
+) -> Iterator[dg.Output[pl.DataFrame]]:
     """PSI of every model feature and of the batch and online scores of D against the champion's own
     reference, with status ok / warn / alert and evidently's HTML report in the lake (for the last day of
-    a ranged run)."""
+    a ranged run). Dates whose look-back is incomplete, or that predate the champion's training data, get
+    status insufficient_history."""
     lake = lake_resource.get_lake()
     try:
         reference = DriftReference.of_champion(ModelRegistry(lake), config.bins)
     except NoChampionError as error:
-        raise dg.Failure(str(error)) from None
+        context.log.warning(f"{DRIFT_REPORT}: skipped, {error}")
+        return
     thresholds = config.thresholds()
+    history_start = complete_history_start(lake)
     dates = partition_dates(context)
     online = _online_scores(lake, dates)
     drift = pl.concat(
@@ -109,6 +116,7 @@ def drift_report(
             batch_scores.filter(pl.col("as_of_date") == as_of),
             None if online is None else online.filter(pl.col("log_date") == as_of),
             thresholds,
+            history_start,
         )
         for as_of in dates
     )
@@ -117,4 +125,4 @@ def drift_report(
     html = drift_report_html(reference.features, features.filter(pl.col("as_of_date") == last), thresholds)
     lake.write_bytes(report_path(last), html)
     context.log.info(f"drift against champion {reference.model_version}: max PSI {drift['psi'].max():.3f}")
-    return dg.Output(drift, metadata=_drift_metadata(lake, drift, reference.model_version))
+    yield dg.Output(drift, metadata=_drift_metadata(lake, drift, reference.model_version))

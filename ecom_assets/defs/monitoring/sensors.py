@@ -12,6 +12,7 @@ import dagster as dg
 from ecom_assets.defs.ml import jobs as ml_jobs
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.keys import DRIFT_REPORT
+from ecom_assets.ml.psi import INSUFFICIENT_HISTORY
 from ecom_assets.settings import get_settings
 
 REPORTS_PER_TICK = 100
@@ -65,7 +66,9 @@ def decide_retraining(
     for record in records:
         status, max_psi = _drift_status(record)
         partition = record.partition_key
-        if status != "alert":
+        if status == INSUFFICIENT_HISTORY:
+            notes.append(f"drift {partition}: {status} (PSI not meaningful yet), no retraining")
+        elif status != "alert":
             notes.append(f"drift {partition}: {status} ({max_psi}), no retraining needed")
         elif partition in retrained:
             notes.append(

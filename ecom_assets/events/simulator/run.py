@@ -13,6 +13,11 @@ from rich.progress import Progress
 from ecom_assets.events.landing import write_landing_file
 from ecom_assets.events.simulator.delivery import EPOCH, Delivery, DeliveryCounts
 from ecom_assets.events.simulator.faults import FaultRates
+from ecom_assets.events.simulator.replenishment import (
+    BROWSING_FACTOR,
+    DEFAULT_REPLENISHMENT_SHARE,
+    Replenishment,
+)
 from ecom_assets.events.simulator.sessions import SessionWalker, TimedEvent, Visitor
 from ecom_assets.events.simulator.world import WEB_DEVICES, Catalogue, Population, uuid_strings
 from ecom_assets.storage.lake import Lake
@@ -62,6 +67,7 @@ class Simulation:
         seed: int,
         faults: FaultRates,
         drift_from: dt.date | None,
+        replenishment_share: float = DEFAULT_REPLENISHMENT_SHARE,
     ):
         if days < 1:
             raise ValueError(f"days={days}: simulate at least 1 day")
@@ -71,6 +77,10 @@ class Simulation:
         rng = np.random.default_rng(seed)
         self.catalogue = Catalogue.build(rng)
         self.population = Population.build(rng, customers, days, len(self.catalogue.category_names))
+        self.replenishment = Replenishment.build(seed, customers, replenishment_share)
+        browsing = np.where(self.replenishment.buyers, BROWSING_FACTOR, 1.0)
+        self.population.visit_rate[:] *= browsing
+        self.population.episode_start[:] *= browsing
         pool = max(20, customers // 3)
         self.anonymous_ids = uuid_strings(rng, pool)
         self.anonymous_devices = rng.choice(WEB_DEVICES, size=pool, p=(0.4, 0.52, 0.08)).tolist()
@@ -105,9 +115,27 @@ class Simulation:
             bought[customer] |= self._deliver(events, fault_rnd)
         for visitor, start_ms in self._anonymous_sessions(rng, day):
             self._deliver(walker.walk(visitor, start_ms, 0.03, 0.0), fault_rnd)
+        self._reorders(walker, day, offset, joined, drift, fault_rnd)
         # most shopping episodes end with the purchase they were about
         done = bought & (rng.random(len(bought)) < 0.7)
         self.episode_days_left = np.where(done, 0, np.maximum(self.episode_days_left - 1, 0))
+
+    def _reorders(
+        self,
+        walker: SessionWalker,
+        day: dt.date,
+        offset: int,
+        joined: np.ndarray,
+        drift: bool,
+        fault_rnd: random.Random,
+    ) -> None:
+        """Replenishment buyers whose next order is due today place it, at their usual hour."""
+        rng = np.random.default_rng([self.seed, self.start.toordinal(), day.toordinal(), 1])
+        due = self.replenishment.due(rng, offset, joined)
+        hours = (self.population.peak_hour[due] + rng.normal(0.0, 1.5, len(due))) % 24
+        starts = self._day_ms(day) + (hours * 3_600_000).astype(np.int64)
+        for visitor, start_ms in zip(self._customer_visitors(rng, due, drift), starts.tolist(), strict=True):
+            self._deliver(walker.reorder(visitor, start_ms), fault_rnd)
 
     def _shopping_mood(self) -> tuple[list[float], list[float]]:
         """Per customer today: interest (browsing, carts) and readiness to pay.
@@ -216,9 +244,10 @@ def generate(
     seed: int = 7,
     faults: FaultRates = DEFAULT_FAULTS,
     drift_from: dt.date | None = None,
+    replenishment_share: float = DEFAULT_REPLENISHMENT_SHARE,
 ) -> Iterator[tuple[dt.date, list[str]]]:
     """The landing lines grouped by arrival date, in date order, without writing anything."""
-    return Simulation(start, days, customers, seed, faults, drift_from).arrivals()
+    return Simulation(start, days, customers, seed, faults, drift_from, replenishment_share).arrivals()
 
 
 def simulate(
@@ -230,12 +259,13 @@ def simulate(
     faults: FaultRates = DEFAULT_FAULTS,
     drift_from: dt.date | None = None,
     progress: bool = True,
+    replenishment_share: float = DEFAULT_REPLENISHMENT_SHARE,
 ) -> SimulationSummary:
     """Write the simulated events into the landing zone: ``date=<arrival>/sim-<seed>-<start>-<n>.jsonl``.
 
     Re-running the same arguments rewrites the same files with the same bytes.
     """
-    simulation = Simulation(start, days, customers, seed, faults, drift_from)
+    simulation = Simulation(start, days, customers, seed, faults, drift_from, replenishment_share)
     summary = simulation.summary
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("simulating days", total=days)

@@ -97,6 +97,19 @@ class SessionWalker:
             self._checkout(visit, cart, buys=rnd.random() < 0.5 + 0.4 * readiness)
         return visit.events
 
+    def reorder(self, visitor: Visitor, start_ms: int) -> list[TimedEvent]:
+        """A replenishment order: straight to the customer's staples (the most popular products of their
+        favourite category), into the cart and paid, with a single page view."""
+        rnd = self.rnd
+        visit = _Visit(visitor, uuid4(rnd), start_ms, rnd)
+        visit.emit("page_view")
+        staples = self.catalogue.by_category[visitor.favourites[0]] or [0]
+        cart = [(product, _quantity(rnd)) for product in staples[: 1 + (rnd.random() < 0.4)]]
+        for product, quantity in cart:
+            visit.emit("add_to_cart", **self._product_fields(product), quantity=quantity)
+        self._checkout(visit, cart, buys=True)
+        return visit.events
+
     def _checkout(self, visit: _Visit, cart: list[tuple[int, int]], buys: bool) -> None:
         if visit.customer_id is None:
             visit.login()  # no checkout without an account
