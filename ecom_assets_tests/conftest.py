@@ -4,6 +4,7 @@ import pytest
 
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.azurite import azure_lake, azurite  # noqa: F401  (fixtures: the lake on Azurite)
+from ecom_assets_tests.spark_support import spark  # noqa: F401  (fixture: one Spark session per process)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,35 @@
+"""The Spark engine in tests: one Spark Connect session per test process, and frame comparison.
+
+The session is on ``ECOM_SPARK_REMOTE`` when set (CI's Apache Spark with Delta), else on a local Sail
+server started once per process (it stops at exit). Tests skip with the reason when the ``spark`` extra
+is not installed.
+"""
+
+import os
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+
+@pytest.fixture(scope="session")
+def spark():
+    pytest.importorskip("pyspark.sql.connect", reason="the spark extra is not installed")
+    from ecom_assets.spark_session import local_sail_remote, spark_session
+
+    session = spark_session(os.environ.get("ECOM_SPARK_REMOTE") or local_sail_remote())
+    yield session
+    session.stop()
+
+
+def on_sail() -> bool:
+    return not os.environ.get("ECOM_SPARK_REMOTE")
+
+
+def assert_same_table(from_spark: pl.DataFrame, from_polars: pl.DataFrame, keys: list[str]) -> None:
+    """Equal after casting Spark's result to the polars schema and sorting both by ``keys``."""
+    assert from_spark.columns == from_polars.columns
+    assert from_spark.height == from_polars.height
+    cast = from_spark.cast(dict(from_polars.schema)).sort(keys)  # type: ignore[arg-type]
+    # Sums over the same values in another order may differ in the last bits.
+    assert_frame_equal(cast, from_polars.sort(keys), check_exact=False, rel_tol=1e-12)
