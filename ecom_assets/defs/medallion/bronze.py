@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from ecom_assets.defs.engine import SparkParam, on_spark, spark_session, write_with_spark
 from ecom_assets.defs.metadata import table_metadata
 from ecom_assets.defs.partitions import partition_dates
 from ecom_assets.defs.resources import LakeResource
@@ -16,10 +17,22 @@ from ecom_assets.transforms.bronze import read_landing_partition
     group_name="bronze",
     **daily_table("arrival_date"),
 )
-def bronze_events(context: dg.AssetExecutionContext, lake_resource: LakeResource) -> dg.Output[pl.DataFrame]:
+def bronze_events(
+    context: dg.AssetExecutionContext, lake_resource: LakeResource, spark: SparkParam
+) -> dg.Output:
     """Every landing-zone line exactly as it arrived, with arrival date, file, line and landing time."""
-    bronze = pl.concat(
-        [read_landing_partition(lake_resource.get_lake(), day) for day in partition_dates(context)]
-    )
+    lake = lake_resource.get_lake()
+    if on_spark():
+        from ecom_assets.transforms import bronze_spark
+
+        days = [
+            bronze_spark.read_landing_partition(spark_session(spark), lake, day)
+            for day in partition_dates(context)
+        ]
+        lines = days[0]
+        for day in days[1:]:
+            lines = lines.unionByName(day)
+        return write_with_spark(context, spark, lines)
+    bronze = pl.concat([read_landing_partition(lake, day) for day in partition_dates(context)])
     files = bronze.select(pl.col("source_file").n_unique()).item()
     return dg.Output(bronze, metadata=table_metadata(bronze, landing_files=files))
