@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 

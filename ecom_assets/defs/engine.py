@@ -9,6 +9,7 @@ layout the IO manager uses) and returns no value, only metadata.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,7 @@ def engine_input(table: str, **asset_in: Any) -> dg.AssetIn:
     return dg.AssetIn(asset_key(table), metadata={_SPARK_READS: True}, **asset_in)
 
 
-def reads_itself_on_spark(input_metadata: dict[str, Any] | None) -> bool:
+def reads_itself_on_spark(input_metadata: Mapping[str, Any] | None) -> bool:
     return bool((input_metadata or {}).get(_SPARK_READS))
 
 

@@ -22,7 +22,7 @@ def silver_figures(result: SilverResult, event_dates: list[dt.date]) -> SilverFi
         _rows_where(~F.col("event_type").isin(*EVENT_TYPES)).alias("unknown_event_types"),
         _rows_where(F.col("price") < 0).alias("negative_prices"),
     ).first()
-    figures = {name: int(value or 0) for name, value in counts.asDict().items()}
+    figures = {name: int(value or 0) for name, value in counts.asDict().items()} if counts else {}
     return SilverFigures(
         duplicate_ids=figures["duplicate_ids"],
         null_counts={key: figures[key] for key in KEYS},

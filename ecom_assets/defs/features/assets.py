@@ -41,8 +41,8 @@ def customer_daily_features(
         from ecom_assets.transforms import features_spark
 
         events = read_with_spark(spark, facts)
-        features = features_spark.build_customer_daily_features(spark_session(spark), events, as_of_dates)
-        return write_with_spark(context, spark, features, as_of_dates=len(as_of_dates))
+        by_spark = features_spark.build_customer_daily_features(spark_session(spark), events, as_of_dates)
+        return write_with_spark(context, spark, by_spark, as_of_dates=len(as_of_dates))
     features = build_customer_daily_features(facts, as_of_dates)
     return dg.Output(features, metadata=table_metadata(features, as_of_dates=len(as_of_dates)))
 

@@ -78,8 +78,9 @@ def silver_events_rejected(
         from ecom_assets.transforms import silver_spark
 
         lines = read_with_spark(spark, bronze)
-        rejected = silver_spark.parse_bronze(lines, get_settings().late_window_days).rejected
-        return write_with_spark(context, spark, rejected)
+        return write_with_spark(
+            context, spark, silver_spark.parse_bronze(lines, get_settings().late_window_days).rejected
+        )
     rejected = parse_bronze(bronze, get_settings().late_window_days).rejected
     return dg.Output(
         rejected,
