@@ -10,11 +10,12 @@ import polars as pl
 import pytest
 
 from ecom_assets.events.rees46 import import_rees46
-from ecom_assets.events.simulator import FaultRates, simulate
+from ecom_assets.events.simulator import simulate
 from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms import bronze, features, gold, labels, silver
 from ecom_assets_tests.fact_events_factory import event, fact_events
 from ecom_assets_tests.spark_support import assert_same_table, on_sail
+from ecom_assets_tests.test_medallion_assets import FAULTY as EVERY_FAULT
 
 pytest.importorskip("pyspark.sql.connect", reason="the spark extra is not installed")
 
@@ -31,17 +32,6 @@ START = dt.date(2026, 10, 1)
 DAYS = 6
 LATE_WINDOW = 3
 EVENT_DATES = [START + dt.timedelta(days=n) for n in range(DAYS - LATE_WINDOW)]
-EVERY_FAULT = FaultRates(
-    duplicate=0.05,
-    late=0.1,
-    out_of_order=0.1,
-    tz_offset=0.5,
-    bad_json=0.01,
-    missing_field=0.01,
-    wrong_type=0.01,
-    unknown_event_type=0.01,
-    negative_price=0.01,
-)
 REES46_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"
 LINEAGE = ["arrival_date", "source_file", "line_number"]
 
