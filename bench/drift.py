@@ -11,6 +11,7 @@ and evidently's when both use evidently's bins (they should agree to floating-po
 import argparse
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -26,13 +27,16 @@ def make_data(reference_rows: int, rows: int, features: int) -> tuple[pl.DataFra
     return reference, current
 
 
-def best_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:
-    times, result = [], None
+T = TypeVar("T")
+
+
+def best_time(function: Callable[[], T], repeats: int) -> tuple[float, T]:
+    times, results = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        result = function()
+        results.append(function())
         times.append(time.perf_counter() - started)
-    return min(times), result
+    return min(times), results[-1]
 
 
 def evidently_report(reference: pl.DataFrame, current: pl.DataFrame) -> dict[str, float]:

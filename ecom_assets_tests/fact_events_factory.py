@@ -8,27 +8,8 @@ import numpy as np
 import polars as pl
 
 from ecom_assets.storage.lake import Lake
+from ecom_assets.transforms.gold import FACT_EVENTS_SCHEMA
 
-FACT_EVENTS_SCHEMA = {
-    "event_id": pl.String,
-    "event_date": pl.Date,
-    "event_ts": pl.Datetime("us", "UTC"),
-    "event_type": pl.String,
-    "customer_id": pl.String,
-    "anonymous_id": pl.String,
-    "session_id": pl.String,
-    "product_id": pl.String,
-    "category": pl.String,
-    "brand": pl.String,
-    "price": pl.Float64,
-    "quantity": pl.Int32,
-    "revenue": pl.Float64,
-    "order_id": pl.String,
-    "channel": pl.String,
-    "device": pl.String,
-    "country": pl.String,
-    "currency": pl.String,
-}
 _ids = itertools.count()
 
 

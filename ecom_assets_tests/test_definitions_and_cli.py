@@ -1,8 +1,10 @@
 """The code location loads, the schedule asks for the right range, and `ecom` fails in one line."""
 
 import datetime as dt
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -121,3 +123,21 @@ def test_labels_follow_the_facts_whose_look_ahead_a_range_completes():
     # A hole before the range stops the reach back at the hole.
     with_hole = october - {"2026-10-13"}
     assert _labels_step(dt.date(2026, 10, 17), dt.date(2026, 10, 31), with_hole)[0] == dt.date(2026, 10, 13)
+
+
+def test_dg_lists_and_checks_the_defs_folder():
+    """The `dg` project: what `dg list defs` shows is the whole code location, and `dg check defs` passes."""
+    dg_cli = Path(sys.executable).with_name("dg")
+    root = Path(__file__).resolve().parents[1]
+    listed = subprocess.run(
+        [dg_cli, "list", "defs", "--json"], cwd=root, capture_output=True, text=True, check=True
+    )
+    defs = json.loads(listed.stdout)
+    assets = {asset["asset_key"] for asset in defs["assets"]}
+    assert {"ml/champion", "monitoring/prediction_log", "gold/fact_events"} <= assets
+    assert "ml/propensity_model:promotion_gate" in {check["key"] for check in defs["asset_checks"]}
+    assert {job["name"] for job in defs["jobs"]} >= {"medallion_job", "retrain_job", "daily_ml_job"}
+    assert {sensor["name"] for sensor in defs["sensors"]} >= {"drift_retrain_sensor"}
+    assert {schedule["name"] for schedule in defs["schedules"]} >= {"daily_medallion_schedule"}
+    checked = subprocess.run([dg_cli, "check", "defs"], cwd=root, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr

@@ -17,9 +17,9 @@ from ecom_assets.events.landing import list_landing_files, read_landing_lines
 from ecom_assets.events.rees46 import COLUMNS, ID_NAMESPACE, event_id, import_rees46
 from ecom_assets.operations.materialize import materialize_range
 from ecom_assets.storage.lake import Lake
+from ecom_assets_tests.shared_data import REES46_SAMPLE as SAMPLE
+from ecom_assets_tests.shared_data import needs_rees46_sample
 
-# shared/ sits beside the repository, in a developer's tree and in CI's clone alike
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"
 OCT_1 = dt.date(2019, 10, 1)
 HEADER = ",".join(COLUMNS)
 
@@ -37,6 +37,7 @@ def write_csv(path: Path, rows: list[str]) -> Path:
     return path
 
 
+@needs_rees46_sample
 def test_sample_lands_every_complete_row_and_keeps_the_truncated_last_line(lake):
     summary = import_rees46(lake, [SAMPLE], progress=False)
 
@@ -56,6 +57,7 @@ def test_sample_lands_every_complete_row_and_keeps_the_truncated_last_line(lake)
     assert kept["line_number"] == 17_436 and kept["raw"].endswith(",elenberg,25.71,52040330")
 
 
+@needs_rees46_sample
 def test_sample_event_fields_follow_the_contract(lake):
     import_rees46(lake, [SAMPLE], progress=False)
 
@@ -70,6 +72,7 @@ def test_sample_event_fields_follow_the_contract(lake):
     assert "quantity" not in first and "order_id" not in first
 
 
+@needs_rees46_sample
 def test_reimport_of_a_renamed_compressed_copy_gives_the_same_event_ids(lake, tmp_path):
     import_rees46(lake, [SAMPLE], progress=False)
     first_ids = {event["event_id"] for event in landed_events(lake, OCT_1)}
@@ -88,6 +91,7 @@ def test_event_ids_are_exactly_uuid5_of_the_row_identity(identity):
     assert event_id(identity) == str(uuid.uuid5(ID_NAMESPACE, identity))
 
 
+@needs_rees46_sample
 def test_sample_imports_into_a_lake_on_azure_storage(azure_lake):
     summary = import_rees46(azure_lake, [SAMPLE], progress=False)
 
@@ -95,6 +99,7 @@ def test_sample_imports_into_a_lake_on_azure_storage(azure_lake):
     assert orjson.loads(azure_lake.read_bytes(summary.reject_files[0]))["line_number"] == 17_436
 
 
+@needs_rees46_sample
 def test_reimport_overwrites_its_own_landing_files(lake):
     import_rees46(lake, [SAMPLE], progress=False)
     import_rees46(lake, [SAMPLE], progress=False)
@@ -146,6 +151,7 @@ def test_a_file_that_is_not_rees46_is_refused_by_name(lake, tmp_path):
         import_rees46(lake, [source], progress=False)
 
 
+@needs_rees46_sample
 def test_cli_imports_into_the_configured_lake_and_reports_malformed_lines(tmp_path, capsys):
     main(["import-rees46", str(SAMPLE)])
 
@@ -169,6 +175,7 @@ def complete_sample_rows() -> list[dict]:
         return [row for row in csv.DictReader(source) if row["user_session"] is not None]
 
 
+@needs_rees46_sample
 def test_sample_flows_through_to_gold_with_exact_counts(lake):
     rows = complete_sample_rows()
     purchases = [row for row in rows if row["event_type"] == "purchase"]

@@ -4,7 +4,6 @@ Inputs: simulator traffic with every fault on, and the REES46 sample of ../share
 """
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -14,6 +13,7 @@ from ecom_assets.events.simulator import simulate
 from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms import bronze, features, gold, labels, silver
 from ecom_assets_tests.fact_events_factory import event, fact_events
+from ecom_assets_tests.shared_data import REES46_SAMPLE, needs_rees46_sample
 from ecom_assets_tests.spark_support import assert_same_table, on_sail
 from ecom_assets_tests.test_medallion_assets import FAULTY as EVERY_FAULT
 
@@ -32,7 +32,6 @@ START = dt.date(2026, 10, 1)
 DAYS = 6
 LATE_WINDOW = 3
 EVENT_DATES = [START + dt.timedelta(days=n) for n in range(DAYS - LATE_WINDOW)]
-REES46_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-10-01_head.csv"
 LINEAGE = ["arrival_date", "source_file", "line_number"]
 
 
@@ -78,9 +77,8 @@ def test_silver_events_rejects_and_reasons_are_equal_on_every_fault(spark, simul
     _assert_same_silver(spark, bronze_lines, EVENT_DATES)
 
 
+@needs_rees46_sample
 def test_silver_is_equal_on_the_rees46_sample(spark, tmp_path):
-    if not REES46_SAMPLE.exists():
-        pytest.skip(f"REES46 sample {REES46_SAMPLE} is not there")
     lake = Lake(str(tmp_path / "lake"))
     import_rees46(lake, [REES46_SAMPLE], progress=False)
     day = dt.date(2019, 10, 1)

@@ -3,7 +3,12 @@
 import dagster as dg
 import polars as pl
 
-_DAGSTER_TYPES = {pl.String: "string", pl.Date: "date", pl.Float64: "float", pl.Boolean: "bool"}
+_DAGSTER_TYPES: dict[pl.DataType, str] = {
+    pl.String(): "string",
+    pl.Date(): "date",
+    pl.Float64(): "float",
+    pl.Boolean(): "bool",
+}
 
 
 def column_schema(schema: pl.Schema) -> dg.TableSchema:

@@ -45,8 +45,12 @@ def partition_range_tags(start: dt.date, end: dt.date) -> dict[str, str]:
 
 
 def first_partition() -> dt.date:
-    return dt.date.fromisoformat(daily_partitions.get_first_partition_key())
+    return dt.date.fromisoformat(daily_partitions.start.date().isoformat())
 
 
 def last_partition() -> dt.date:
-    return dt.date.fromisoformat(daily_partitions.get_last_partition_key())
+    """Yesterday in UTC: the newest complete day (daily partitions end there)."""
+    last = daily_partitions.get_last_partition_key()
+    if last is None:
+        raise ValueError(f"no daily partition has ended yet: ECOM_PARTITIONS_START is {first_partition()}")
+    return dt.date.fromisoformat(last)

@@ -49,7 +49,7 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
             return
         lake = self.lake_resource.get_lake()
         key = table_key(context.asset_key)
-        metadata = {"table_uri": dg.MetadataValue.path(lake.table_uri(key))}
+        metadata: dict[str, dg.RawMetadataValue] = {"table_uri": dg.MetadataValue.path(lake.table_uri(key))}
         if context.has_asset_partitions:
             column = _partition_column(context.definition_metadata)
             dates = sorted(dates_of(context.asset_partition_keys))
@@ -68,7 +68,8 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
         whole_table = TableSlice(lake.table_uri(key))
         spark_reads = on_spark() and reads_itself_on_spark(context.definition_metadata)
         if context.has_asset_partitions:
-            column = _partition_column(context.upstream_output.definition_metadata)
+            upstream = context.upstream_output
+            column = _partition_column(upstream.definition_metadata if upstream else None)
             keys = context.asset_partition_keys
             if len(keys) < context.asset_partitions_def.get_num_partitions():
                 dates = tuple(dates_of(keys))
@@ -89,7 +90,7 @@ def spark_resource(lake_resource: LakeResource) -> dg.ConfigurableResource | dg.
 
 def build_resources(lake_uri: str | None = None) -> dict:
     """The resources of the code location; the lake URI alone switches between local disk and Azure."""
-    lake_resource = LakeResource() if lake_uri is None else LakeResource(uri=lake_uri)
+    lake_resource = LakeResource(uri=lake_uri)
     return {
         "lake_resource": lake_resource,
         "io_manager": DeltaLakeIOManager(lake_resource=lake_resource),

@@ -33,49 +33,49 @@ OPTIONAL_STRING_FIELDS = (
 # Silver: the typed event, plus where it came from (for audit and deterministic dedup).
 SILVER_SCHEMA = pl.Schema(
     {
-        "event_id": pl.String,
-        "event_type": pl.String,
+        "event_id": pl.String(),
+        "event_type": pl.String(),
         "event_ts": pl.Datetime("us", "UTC"),
-        "event_date": pl.Date,
-        "session_id": pl.String,
-        "anonymous_id": pl.String,
-        "customer_id": pl.String,
-        "customer_id_backfilled": pl.Boolean,
-        "product_id": pl.String,
-        "category": pl.String,
-        "brand": pl.String,
-        "price": pl.Float64,
-        "quantity": pl.Int32,
-        "order_id": pl.String,
-        "currency": pl.String,
-        "channel": pl.String,
-        "device": pl.String,
-        "country": pl.String,
-        "schema_version": pl.Int32,
-        "arrival_date": pl.Date,
-        "source_file": pl.String,
-        "line_number": pl.Int64,
+        "event_date": pl.Date(),
+        "session_id": pl.String(),
+        "anonymous_id": pl.String(),
+        "customer_id": pl.String(),
+        "customer_id_backfilled": pl.Boolean(),
+        "product_id": pl.String(),
+        "category": pl.String(),
+        "brand": pl.String(),
+        "price": pl.Float64(),
+        "quantity": pl.Int32(),
+        "order_id": pl.String(),
+        "currency": pl.String(),
+        "channel": pl.String(),
+        "device": pl.String(),
+        "country": pl.String(),
+        "schema_version": pl.Int32(),
+        "arrival_date": pl.Date(),
+        "source_file": pl.String(),
+        "line_number": pl.Int64(),
     }
 )
 
 BRONZE_SCHEMA = pl.Schema(
     {
-        "raw": pl.String,
-        "arrival_date": pl.Date,
-        "source_file": pl.String,
-        "line_number": pl.Int64,
+        "raw": pl.String(),
+        "arrival_date": pl.Date(),
+        "source_file": pl.String(),
+        "line_number": pl.Int64(),
         "landed_at": pl.Datetime("us", "UTC"),
     }
 )
 
 REJECTED_SCHEMA = pl.Schema(
     {
-        "raw": pl.String,
-        "reason": pl.String,
-        "reason_detail": pl.String,
-        "event_id": pl.String,
-        "arrival_date": pl.Date,
-        "source_file": pl.String,
-        "line_number": pl.Int64,
+        "raw": pl.String(),
+        "reason": pl.String(),
+        "reason_detail": pl.String(),
+        "event_id": pl.String(),
+        "arrival_date": pl.Date(),
+        "source_file": pl.String(),
+        "line_number": pl.Int64(),
     }
 )

@@ -11,13 +11,15 @@ from ecom_assets.ml.evaluation import decile
 from ecom_assets.ml.registry import LoadedModel, ModelRegistry
 from ecom_assets.storage.lake import Lake
 
-BATCH_SCORES_SCHEMA = {
-    "customer_id": pl.String,
-    "as_of_date": pl.Date,
-    "score": pl.Float64,
-    "decile": pl.Int8,
-    "model_version": pl.String,
-}
+BATCH_SCORES_SCHEMA = pl.Schema(
+    {
+        "customer_id": pl.String(),
+        "as_of_date": pl.Date(),
+        "score": pl.Float64(),
+        "decile": pl.Int8(),
+        "model_version": pl.String(),
+    }
+)
 
 
 def require_champion(lake: Lake) -> LoadedModel:

@@ -16,16 +16,18 @@ from ecom_assets.ml.psi import DEFAULT_BINS, DEFAULT_THRESHOLDS, PsiThresholds, 
 from ecom_assets.ml.registry import ModelRegistry
 
 SCORE = "score"
-DRIFT_SCHEMA = {
-    "as_of_date": pl.Date,
-    "kind": pl.String,  # 'feature' or 'prediction'
-    "name": pl.String,  # the feature, or 'batch_score' / 'online_score'
-    "psi": pl.Float64,
-    "status": pl.String,
-    "reference_rows": pl.Int64,
-    "current_rows": pl.Int64,
-    "model_version": pl.String,
-}
+DRIFT_SCHEMA = pl.Schema(
+    {
+        "as_of_date": pl.Date(),
+        "kind": pl.String(),  # 'feature' or 'prediction'
+        "name": pl.String(),  # the feature, or 'batch_score' / 'online_score'
+        "psi": pl.Float64(),
+        "status": pl.String(),
+        "reference_rows": pl.Int64(),
+        "current_rows": pl.Int64(),
+        "model_version": pl.String(),
+    }
+)
 
 
 def report_path(as_of: dt.date) -> str:

@@ -22,6 +22,7 @@ import io
 import json
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
+from typing import Protocol
 
 import joblib
 import numpy as np
@@ -55,9 +56,15 @@ class ModelManifest(BaseModel):
     library_versions: dict[str, str]
 
 
+class Classifier(Protocol):
+    """What the project asks of a fitted model: scikit-learn's probability interface."""
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class LoadedModel:
-    model: object
+    model: Classifier
     manifest: ModelManifest
 
 

@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
+from ecom_assets.ml.registry import Classifier
+
 log = logging.getLogger(__name__)
 
 
@@ -82,17 +84,18 @@ def _final_estimator(model: object) -> object | None:
 class Scorer:
     """Positive-class probabilities of a fitted classifier; one row takes the flat-forest path when it can."""
 
-    def __init__(self, model: object, check_rows: np.ndarray):
+    def __init__(self, model: Classifier, check_rows: np.ndarray):
         self.model = model
         estimator = _final_estimator(model)
-        self.forest = FlatForest(estimator) if FlatForest.supports(estimator) else None
-        if self.forest is not None and not self._forest_matches(check_rows):
+        forest = FlatForest(estimator) if FlatForest.supports(estimator) else None
+        if forest is not None and not self._forest_matches(forest, check_rows):
             log.warning("flat-forest scores differ from predict_proba; serving through predict_proba")
-            self.forest = None
+            forest = None
+        self.forest = forest
 
-    def _forest_matches(self, rows: np.ndarray) -> bool:
+    def _forest_matches(self, forest: FlatForest, rows: np.ndarray) -> bool:
         expected = self.score_many(rows)
-        return all(self.forest.score_one(row) == score for row, score in zip(rows, expected, strict=True))
+        return all(forest.score_one(row) == score for row, score in zip(rows, expected, strict=True))
 
     def score_many(self, rows: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(rows)[:, 1]

@@ -2,25 +2,28 @@
 
 import polars as pl
 
-FACT_COLUMNS = (
-    "event_id",
-    "event_date",
-    "event_ts",
-    "event_type",
-    "customer_id",
-    "anonymous_id",
-    "session_id",
-    "product_id",
-    "category",
-    "brand",
-    "price",
-    "quantity",
-    "revenue",
-    "order_id",
-    "channel",
-    "device",
-    "country",
-    "currency",
+# The typed schema of gold/fact_events: Silver's contract columns plus revenue, without lineage columns.
+FACT_EVENTS_SCHEMA = pl.Schema(
+    {
+        "event_id": pl.String(),
+        "event_date": pl.Date(),
+        "event_ts": pl.Datetime("us", "UTC"),
+        "event_type": pl.String(),
+        "customer_id": pl.String(),
+        "anonymous_id": pl.String(),
+        "session_id": pl.String(),
+        "product_id": pl.String(),
+        "category": pl.String(),
+        "brand": pl.String(),
+        "price": pl.Float64(),
+        "quantity": pl.Int32(),
+        "revenue": pl.Float64(),
+        "order_id": pl.String(),
+        "channel": pl.String(),
+        "device": pl.String(),
+        "country": pl.String(),
+        "currency": pl.String(),
+    }
 )
 
 
@@ -29,7 +32,7 @@ def build_fact_events(silver: pl.DataFrame) -> pl.DataFrame:
     revenue = (
         pl.when(pl.col("event_type") == "purchase").then(pl.col("price") * pl.col("quantity")).otherwise(0.0)
     )
-    return silver.with_columns(revenue=revenue.cast(pl.Float64)).select(FACT_COLUMNS)
+    return silver.with_columns(revenue=revenue).select(list(FACT_EVENTS_SCHEMA)).cast(FACT_EVENTS_SCHEMA)
 
 
 def _share(event_channel: str) -> pl.Expr:

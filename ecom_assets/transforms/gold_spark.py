@@ -3,14 +3,15 @@
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ecom_assets.transforms.gold import FACT_COLUMNS
+from ecom_assets.storage.spark_tables import cast_to
+from ecom_assets.transforms.gold import FACT_EVENTS_SCHEMA
 
 
 def build_fact_events(silver: DataFrame) -> DataFrame:
     """One row per Silver event with revenue made explicit; lineage and schema columns stay in Silver."""
     purchase = F.col("event_type") == "purchase"
-    revenue = F.when(purchase, F.col("price") * F.col("quantity")).otherwise(F.lit(0.0)).cast("double")
-    return silver.withColumn("revenue", revenue).select(*FACT_COLUMNS)
+    revenue = F.when(purchase, F.col("price") * F.col("quantity")).otherwise(F.lit(0.0))
+    return cast_to(silver.withColumn("revenue", revenue), FACT_EVENTS_SCHEMA)
 
 
 def _share(event_channel: str) -> Column:
