@@ -54,10 +54,10 @@ def silver_events(simulated) -> pl.DataFrame:
 
 def test_bronze_rows_are_equal(spark, simulated):
     lake, arrival_dates = simulated
-    for day in arrival_dates[:2]:
-        expected = bronze.read_landing_partition(lake, day)
-        got = to_polars(bronze_spark.read_landing_partition(spark, lake, day))
-        assert_same_table(got, expected, LINEAGE)
+    expected = _bronze_of(lake, arrival_dates[:2])
+    with bronze_spark.read_landing_partitions(spark, lake, arrival_dates[:2]) as lines:
+        assert_same_table(to_polars(lines), expected, LINEAGE)
+    assert not lake.list_files(bronze_spark.STAGING_DIR)
 
 
 def _assert_same_silver(spark, bronze_lines: pl.DataFrame, event_dates: list[dt.date]) -> None:

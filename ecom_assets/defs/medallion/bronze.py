@@ -25,14 +25,9 @@ def bronze_events(
     if on_spark():
         from ecom_assets.transforms import bronze_spark
 
-        days = [
-            bronze_spark.read_landing_partition(spark_session(spark), lake, day)
-            for day in partition_dates(context)
-        ]
-        lines = days[0]
-        for day in days[1:]:
-            lines = lines.unionByName(day)
-        return write_with_spark(context, spark, lines)
+        days = partition_dates(context)
+        with bronze_spark.read_landing_partitions(spark_session(spark), lake, days) as lines:
+            return write_with_spark(context, spark, lines)
     bronze = pl.concat([read_landing_partition(lake, day) for day in partition_dates(context)])
     files = bronze.select(pl.col("source_file").n_unique()).item()
     return dg.Output(bronze, metadata=table_metadata(bronze, landing_files=files))
