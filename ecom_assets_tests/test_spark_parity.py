@@ -11,7 +11,7 @@ import pytest
 from ecom_assets.events.rees46 import import_rees46
 from ecom_assets.events.simulator import simulate
 from ecom_assets.storage.lake import Lake
-from ecom_assets.transforms import bronze, features, gold, labels, silver
+from ecom_assets.transforms import bronze, features, gold, labels, silver, silver_quality
 from ecom_assets_tests.fact_events_factory import event, fact_events
 from ecom_assets_tests.shared_data import REES46_SAMPLE, needs_rees46_sample
 from ecom_assets_tests.spark_support import assert_same_table, on_sail
@@ -25,6 +25,7 @@ from ecom_assets.transforms import (  # noqa: E402
     features_spark,
     gold_spark,
     labels_spark,
+    silver_quality_spark,
     silver_spark,
 )
 
@@ -67,6 +68,8 @@ def _assert_same_silver(spark, bronze_lines: pl.DataFrame, event_dates: list[dt.
     assert_same_table(to_polars(got.events), expected.events, ["event_id"])
     assert_same_table(to_polars(got.rejected), expected.rejected, LINEAGE)
     assert (got.lines_read, got.duplicates) == (expected.lines_read, expected.duplicates)
+    figures = silver_quality.silver_figures(expected, event_dates)
+    assert silver_quality_spark.silver_figures(got, event_dates) == figures
 
 
 def test_silver_events_rejects_and_reasons_are_equal_on_every_fault(spark, simulated):

@@ -63,24 +63,36 @@ def read_with_spark(spark: Any, table: TableSlice) -> DataFrame:
     return read_partitions(spark_session(spark), table.uri, table.partition_column, table.partition_values)
 
 
+def _own_table(context: dg.AssetExecutionContext, spark: Any) -> tuple[str, TableSlice]:
+    """The asset's Delta table and, when partitioned, the run's partitions of it."""
+    key = "/".join(context.asset_key.path)
+    uri = spark.lake_resource.get_lake().table_uri(key)
+    column = context.assets_def.metadata_by_key[context.asset_key].get("partition_expr")
+    if column is None:
+        return key, TableSlice(uri)
+    return key, TableSlice(uri, column, tuple(partition_dates(context)))
+
+
+def written_with_spark(context: dg.AssetExecutionContext, spark: Any) -> DataFrame:
+    """What the run wrote: its partitions of the asset's table, read back (cheaper than recomputing)."""
+    return read_with_spark(spark, _own_table(context, spark)[1])
+
+
 def write_with_spark(
     context: dg.AssetExecutionContext, spark: Any, frame: DataFrame, **extra: Any
 ) -> dg.Output[None]:
     """Replace the run's partitions (or the whole table) with ``frame``; metadata as the IO manager's."""
     from ecom_assets.storage.spark_tables import write_partitions
 
-    lake = spark.lake_resource.get_lake()
-    key = "/".join(context.asset_key.path)
-    uri = lake.table_uri(key)
-    metadata: dict[str, Any] = {"table_uri": dg.MetadataValue.path(uri), "engine": "spark"}
-    column = context.assets_def.metadata_by_key[context.asset_key].get("partition_expr")
-    if column is not None:
-        dates = partition_dates(context)
+    key, table = _own_table(context, spark)
+    metadata: dict[str, Any] = {"table_uri": dg.MetadataValue.path(table.uri), "engine": "spark"}
+    dates = table.partition_values
+    if dates:
         # A new table is written whole: Sail refuses replaceWhere where no Delta log exists yet.
-        write_partitions(frame, uri, column, dates if lake.table_exists(key) else None)
-        written = read_with_spark(spark, TableSlice(uri, column, tuple(dates)))
+        exists = spark.lake_resource.get_lake().table_exists(key)
+        write_partitions(frame, table.uri, table.partition_column, dates if exists else None)
         metadata["partitions_in_run"] = f"{dates[0]} .. {dates[-1]}" if len(dates) > 1 else str(dates[0])
     else:
-        write_partitions(frame, uri)
-        written = read_with_spark(spark, TableSlice(uri))
-    return dg.Output(None, metadata={"dagster/row_count": written.count(), **metadata, **extra})
+        write_partitions(frame, table.uri)
+    row_count = written_with_spark(context, spark).count()
+    return dg.Output(None, metadata={"dagster/row_count": row_count, **metadata, **extra})

@@ -1,5 +1,7 @@
 """Silver: typed, deduplicated, session-aligned events by event date, and each rejected line with a reason."""
 
+from dataclasses import replace
+
 import dagster as dg
 import polars as pl
 
@@ -10,6 +12,7 @@ from ecom_assets.defs.engine import (
     on_spark,
     read_with_spark,
     write_with_spark,
+    written_with_spark,
 )
 from ecom_assets.defs.medallion.silver_checks import SILVER_EVENT_CHECKS, evaluate_silver_checks
 from ecom_assets.defs.metadata import counts_by, markdown_table, table_metadata
@@ -40,7 +43,8 @@ def silver_events(context: dg.AssetExecutionContext, bronze: TableInput, spark: 
 
         result = silver_spark.build_silver(read_with_spark(spark, bronze), dates, settings.late_window_days)
         yield write_with_spark(context, spark, result.events, duplicates_dropped=result.duplicates)
-        figures = silver_quality_spark.silver_figures(result, dates)
+        written = replace(result, events=written_with_spark(context, spark))
+        figures = silver_quality_spark.silver_figures(written, dates)
     else:
         polars_result = build_silver(bronze, dates, settings.late_window_days)
         yield _silver_output(polars_result, bronze)
