@@ -33,3 +33,19 @@ def assert_same_table(from_spark: pl.DataFrame, from_polars: pl.DataFrame, keys:
     cast = from_spark.cast(dict(from_polars.schema)).sort(keys)  # type: ignore[arg-type]
     # Sums over the same values in another order may differ in the last bits.
     assert_frame_equal(cast, from_polars.sort(keys), check_exact=False, rel_tol=1e-12)
+
+
+# pyspark is imported in the functions: this module is loaded by conftest, with or without the spark extra.
+def from_polars(spark, frame: pl.DataFrame):
+    """A polars frame (small: sent through the Spark Connect channel) as a Spark DataFrame of its schema."""
+    from pyspark.sql import types as T
+
+    from ecom_assets.storage.spark_tables import spark_type
+
+    spark_schema = T.StructType([T.StructField(n, spark_type(t)) for n, t in frame.schema.items()])
+    return spark.createDataFrame(frame.to_arrow(), schema=spark_schema)
+
+
+def to_polars(frame) -> pl.DataFrame:
+    """Collect a Spark DataFrame to the test as polars."""
+    return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]

@@ -14,12 +14,11 @@ from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms import bronze, features, gold, labels, silver, silver_quality
 from ecom_assets_tests.fact_events_factory import event, fact_events
 from ecom_assets_tests.shared_data import REES46_SAMPLE, needs_rees46_sample
-from ecom_assets_tests.spark_support import assert_same_table, on_sail
+from ecom_assets_tests.spark_support import assert_same_table, from_polars, on_sail, to_polars
 from ecom_assets_tests.test_medallion_assets import FAULTY as EVERY_FAULT
 
 pytest.importorskip("pyspark.sql.connect", reason="the spark extra is not installed")
 
-from ecom_assets.storage.spark_tables import from_polars, to_polars  # noqa: E402
 from ecom_assets.transforms import (  # noqa: E402
     bronze_spark,
     features_spark,

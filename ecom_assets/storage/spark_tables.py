@@ -38,17 +38,6 @@ def cast_to(frame: DataFrame, schema: pl.Schema) -> DataFrame:
     return frame.select(*(F.col(name).cast(spark_type(dtype)).alias(name) for name, dtype in schema.items()))
 
 
-def from_polars(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
-    """A polars frame (small: read by the driver) as a Spark DataFrame of the same schema."""
-    spark_schema = T.StructType([T.StructField(n, spark_type(t)) for n, t in frame.schema.items()])
-    return spark.createDataFrame(frame.to_arrow(), schema=spark_schema)
-
-
-def to_polars(frame: DataFrame) -> pl.DataFrame:
-    """Collect a Spark DataFrame to the driver as polars (tests, metadata previews)."""
-    return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
-
-
 def read_partitions(
     spark: SparkSession,
     table_uri: str,
