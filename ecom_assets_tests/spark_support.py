@@ -6,10 +6,17 @@ is not installed.
 """
 
 import os
+import sys
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+
+# pyspark's Connect client takes a __main__ with neither spec nor file for its own doctest run, and then
+# exits the process when no Spark installation is found; pytest-xdist workers have such a __main__.
+_main = sys.modules["__main__"]
+if _main.__spec__ is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "pytest-xdist-worker"
 
 
 @pytest.fixture(scope="session")

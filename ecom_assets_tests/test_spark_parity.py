@@ -117,7 +117,7 @@ def test_dim_customer_breaks_timestamp_ties_by_event_id_in_both_engines(spark):
 
 def test_features_and_labels_are_equal(spark, silver_events):
     facts = gold.build_fact_events(silver_events)
-    as_of_dates = EVENT_DATES[:1]
+    as_of_dates = EVENT_DATES
     expected = features.build_customer_daily_features(facts, as_of_dates)
     spark_facts = from_polars(spark, facts)
     got = features_spark.build_customer_daily_features(spark, spark_facts, as_of_dates)
