@@ -42,7 +42,7 @@ def on_spark() -> bool:
 _SPARK_READS = "ecom/spark_reads_itself"
 
 
-def engine_input(table: str, **asset_in: Any) -> dg.AssetIn:
+def table_in(table: str, **asset_in: Any) -> dg.AssetIn:
     """An input of an asset with a Spark twin: on Spark the IO manager hands it a TableSlice to read."""
     return dg.AssetIn(asset_key(table), metadata={_SPARK_READS: True}, **asset_in)
 

@@ -3,15 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from ecom_assets.defs.engine import (
-    SparkParam,
-    TableInput,
-    engine_input,
-    on_spark,
-    read_with_spark,
-    spark_session,
-    write_with_spark,
-)
+from ecom_assets.defs import engine
 from ecom_assets.defs.metadata import markdown_table, table_metadata
 from ecom_assets.defs.partitions import feature_lookback, label_horizon, partition_dates
 from ecom_assets.defs.tables import asset_key, daily_table
@@ -28,21 +20,23 @@ FEATURE_CATALOGUE = markdown_table(
 
 @dg.asset(
     key=asset_key(CUSTOMER_DAILY_FEATURES),
-    ins={"facts": engine_input(FACT_EVENTS, partition_mapping=feature_lookback)},
+    ins={"facts": engine.table_in(FACT_EVENTS, partition_mapping=feature_lookback)},
     group_name="gold",
     **daily_table("as_of_date", features=FEATURE_CATALOGUE),
 )
 def customer_daily_features(
-    context: dg.AssetExecutionContext, facts: TableInput, spark: SparkParam
+    context: dg.AssetExecutionContext, facts: engine.TableInput, spark: engine.SparkParam
 ) -> dg.Output:
     """Behaviour of each customer active in the 28 days up to D, from events dated D-27 .. D only."""
     as_of_dates = partition_dates(context)
-    if on_spark():
+    if engine.on_spark():
         from ecom_assets.transforms import features_spark
 
-        events = read_with_spark(spark, facts)
-        by_spark = features_spark.build_customer_daily_features(spark_session(spark), events, as_of_dates)
-        return write_with_spark(context, spark, by_spark, as_of_dates=len(as_of_dates))
+        events = engine.read_with_spark(spark, facts)
+        by_spark = features_spark.build_customer_daily_features(
+            engine.spark_session(spark), events, as_of_dates
+        )
+        return engine.write_with_spark(context, spark, by_spark, as_of_dates=len(as_of_dates))
     features = build_customer_daily_features(facts, as_of_dates)
     return dg.Output(features, metadata=table_metadata(features, as_of_dates=len(as_of_dates)))
 
@@ -50,14 +44,17 @@ def customer_daily_features(
 @dg.asset(
     key=asset_key(LABEL_PURCHASE_NEXT_7D),
     ins={
-        "facts": engine_input(FACT_EVENTS, partition_mapping=label_horizon),
-        "features": engine_input(CUSTOMER_DAILY_FEATURES),
+        "facts": engine.table_in(FACT_EVENTS, partition_mapping=label_horizon),
+        "features": engine.table_in(CUSTOMER_DAILY_FEATURES),
     },
     group_name="gold",
     **daily_table("as_of_date"),
 )
 def label_purchase_next_7d(
-    context: dg.AssetExecutionContext, facts: TableInput, features: TableInput, spark: SparkParam
+    context: dg.AssetExecutionContext,
+    facts: engine.TableInput,
+    features: engine.TableInput,
+    spark: engine.SparkParam,
 ) -> dg.Output:
     """1 if a customer of features(D) purchases in D+1 .. D+7, else 0; runs only once those days exist."""
     # Days after the last partition are refused by the mapping; days inside it that were never
@@ -69,12 +66,15 @@ def label_purchase_next_7d(
             f"gold/fact_events is not materialised for {missing[0]} .. {missing[-1]} ({len(missing)} days): "
             "labels need every day of their look-ahead; materialise those days first"
         )
-    if on_spark():
+    if engine.on_spark():
         from ecom_assets.transforms import labels_spark
 
-        spark_features, spark_facts = read_with_spark(spark, features), read_with_spark(spark, facts)
+        spark_features, spark_facts = (
+            engine.read_with_spark(spark, features),
+            engine.read_with_spark(spark, facts),
+        )
         labelled = labels_spark.build_label_purchase_next_7d(spark_features, spark_facts)
-        return write_with_spark(context, spark, labelled)
+        return engine.write_with_spark(context, spark, labelled)
     labels = build_label_purchase_next_7d(features, facts)
     return dg.Output(
         labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0))

@@ -2,14 +2,7 @@
 
 import dagster as dg
 
-from ecom_assets.defs.engine import (
-    SparkParam,
-    TableInput,
-    engine_input,
-    on_spark,
-    read_with_spark,
-    write_with_spark,
-)
+from ecom_assets.defs import engine
 from ecom_assets.defs.metadata import table_metadata
 from ecom_assets.defs.tables import asset_key, daily_table
 from ecom_assets.keys import DIM_CUSTOMER, FACT_EVENTS, SILVER_EVENTS
@@ -18,16 +11,20 @@ from ecom_assets.transforms.gold import build_dim_customer, build_fact_events
 
 @dg.asset(
     key=asset_key(FACT_EVENTS),
-    ins={"silver": engine_input(SILVER_EVENTS)},
+    ins={"silver": engine.table_in(SILVER_EVENTS)},
     group_name="gold",
     **daily_table("event_date"),
 )
-def fact_events(context: dg.AssetExecutionContext, silver: TableInput, spark: SparkParam) -> dg.Output:
+def fact_events(
+    context: dg.AssetExecutionContext, silver: engine.TableInput, spark: engine.SparkParam
+) -> dg.Output:
     """Analytics-ready events: who, which session, which product and category, and purchase revenue."""
-    if on_spark():
+    if engine.on_spark():
         from ecom_assets.transforms import gold_spark
 
-        return write_with_spark(context, spark, gold_spark.build_fact_events(read_with_spark(spark, silver)))
+        return engine.write_with_spark(
+            context, spark, gold_spark.build_fact_events(engine.read_with_spark(spark, silver))
+        )
     facts = build_fact_events(silver)
     return dg.Output(
         facts,
@@ -41,16 +38,20 @@ def fact_events(context: dg.AssetExecutionContext, silver: TableInput, spark: Sp
 
 @dg.asset(
     key=asset_key(DIM_CUSTOMER),
-    ins={"facts": engine_input(FACT_EVENTS)},
+    ins={"facts": engine.table_in(FACT_EVENTS)},
     group_name="gold",
     io_manager_key="io_manager",
     kinds={"delta", "polars"},
 )
-def dim_customer(context: dg.AssetExecutionContext, facts: TableInput, spark: SparkParam) -> dg.Output:
+def dim_customer(
+    context: dg.AssetExecutionContext, facts: engine.TableInput, spark: engine.SparkParam
+) -> dg.Output:
     """One row per known customer: first and last seen, country, channel mix, lifetime orders and revenue."""
-    if on_spark():
+    if engine.on_spark():
         from ecom_assets.transforms import gold_spark
 
-        return write_with_spark(context, spark, gold_spark.build_dim_customer(read_with_spark(spark, facts)))
+        return engine.write_with_spark(
+            context, spark, gold_spark.build_dim_customer(engine.read_with_spark(spark, facts))
+        )
     customers = build_dim_customer(facts)
     return dg.Output(customers, metadata=table_metadata(customers))

@@ -5,15 +5,7 @@ from dataclasses import replace
 import dagster as dg
 import polars as pl
 
-from ecom_assets.defs.engine import (
-    SparkParam,
-    TableInput,
-    engine_input,
-    on_spark,
-    read_with_spark,
-    write_with_spark,
-    written_with_spark,
-)
+from ecom_assets.defs import engine
 from ecom_assets.defs.medallion.silver_checks import SILVER_EVENT_CHECKS, evaluate_silver_checks
 from ecom_assets.defs.metadata import counts_by, markdown_table, table_metadata
 from ecom_assets.defs.partitions import late_arrivals, partition_dates
@@ -26,24 +18,26 @@ from ecom_assets.transforms.silver_quality import silver_figures
 
 @dg.asset(
     key=asset_key(SILVER_EVENTS),
-    ins={"bronze": engine_input(BRONZE_EVENTS, partition_mapping=late_arrivals)},
+    ins={"bronze": engine.table_in(BRONZE_EVENTS, partition_mapping=late_arrivals)},
     group_name="silver",
     check_specs=SILVER_EVENT_CHECKS,
     **daily_table("event_date"),
 )
-def silver_events(context: dg.AssetExecutionContext, bronze: TableInput, spark: SparkParam):
+def silver_events(context: dg.AssetExecutionContext, bronze: engine.TableInput, spark: engine.SparkParam):
     """Contract-typed events by UTC event date, deduplicated on event_id, customer back-filled per session.
 
     Partition D reads the Bronze arrival dates D .. D+late window, so late events land on their true date.
     """
     dates = partition_dates(context)
     settings = get_settings()
-    if on_spark():
+    if engine.on_spark():
         from ecom_assets.transforms import silver_quality_spark, silver_spark
 
-        result = silver_spark.build_silver(read_with_spark(spark, bronze), dates, settings.late_window_days)
-        yield write_with_spark(context, spark, result.events, duplicates_dropped=result.duplicates)
-        written = replace(result, events=written_with_spark(context, spark))
+        result = silver_spark.build_silver(
+            engine.read_with_spark(spark, bronze), dates, settings.late_window_days
+        )
+        yield engine.write_with_spark(context, spark, result.events, duplicates_dropped=result.duplicates)
+        written = replace(result, events=engine.written_with_spark(context, spark))
         figures = silver_quality_spark.silver_figures(written, dates)
     else:
         polars_result = build_silver(bronze, dates, settings.late_window_days)
@@ -70,19 +64,19 @@ def _silver_output(result, bronze: pl.DataFrame) -> dg.Output[pl.DataFrame]:
 
 @dg.asset(
     key=asset_key(SILVER_EVENTS_REJECTED),
-    ins={"bronze": engine_input(BRONZE_EVENTS)},
+    ins={"bronze": engine.table_in(BRONZE_EVENTS)},
     group_name="silver",
     **daily_table("arrival_date"),
 )
 def silver_events_rejected(
-    context: dg.AssetExecutionContext, bronze: TableInput, spark: SparkParam
+    context: dg.AssetExecutionContext, bronze: engine.TableInput, spark: engine.SparkParam
 ) -> dg.Output:
     """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason."""
-    if on_spark():
+    if engine.on_spark():
         from ecom_assets.transforms import silver_spark
 
-        lines = read_with_spark(spark, bronze)
-        return write_with_spark(
+        lines = engine.read_with_spark(spark, bronze)
+        return engine.write_with_spark(
             context, spark, silver_spark.parse_bronze(lines, get_settings().late_window_days).rejected
         )
     rejected = parse_bronze(bronze, get_settings().late_window_days).rejected
