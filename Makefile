@@ -7,10 +7,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint lint-deploy dev clean
 
+# dagster-pyspark requires the full pyspark, whose files would overwrite pyspark-client's (the spark
+# extra); it runs on the Connect-only client, so it is installed without its dependencies.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps dagster-pyspark==0.29.27
 	touch $(STAMP)
 
 # Azurite, the Azure Storage emulator the tests run the lake on, at the version in package-lock.json.

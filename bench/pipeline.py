@@ -1,10 +1,11 @@
 """Landing → Gold throughput on simulator data, against the floor of polars parsing the same files.
 
-    .venv/bin/python bench/pipeline.py [--customers 10000] [--days 30]
+    .venv/bin/python bench/pipeline.py [--customers 10000] [--days 30] [--engine polars|spark]
 
 Prints events per second for Bronze → Silver → Gold (Dagster range runs on a temporary lake) and the
 ratio of that time to ``polars.read_ndjson`` on the same landing files (a parse with no validation,
-dedup, late-window, back-fill or Delta writes: the floor).
+dedup, late-window, back-fill or Delta writes: the floor). ``--engine spark`` runs the same graph on the
+Spark engine (``ECOM_ENGINE=spark``: a local Sail server unless ``ECOM_SPARK_REMOTE`` is set).
 """
 
 import argparse
@@ -34,7 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--engine", choices=("polars", "spark"), default="polars")
     args = parser.parse_args()
+    os.environ["ECOM_ENGINE"] = args.engine
     workdir = Path(tempfile.mkdtemp(prefix="ecom-bench-"))
     os.environ["ECOM_LAKE_URI"] = str(workdir / "lake")
     os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
@@ -51,7 +54,7 @@ def main() -> None:
     end = start + dt.timedelta(days=args.days - 1)
     summary = simulate(lake, start, days=args.days, customers=args.customers, seed=1, progress=False)
     size = f"{args.customers:,} customers × {args.days} days"
-    print(f"landing: {summary.lines:,} lines in {summary.files} files ({size})")
+    print(f"landing: {summary.lines:,} lines in {summary.files} files ({size}), engine {args.engine}")
 
     began = time.perf_counter()
     materialize_range(start, end, selection="group:bronze or group:silver or key:gold/fact_events")

@@ -1,6 +1,7 @@
 """Typed settings read from the environment (prefix ``ECOM_``), with defaults for the embedded local setup."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,14 @@ class EcomSettings(BaseSettings):
     psi_alert: float = Field(0.2, ge=0, description="PSI at or above this is an 'alert': the model retrains")
     retrain_cooldown_hours: float = Field(
         24.0, ge=0, description="After a drift-triggered retraining, further alerts wait this long"
+    )
+    engine: Literal["polars", "spark"] = Field(
+        "polars", description="What computes the data layers: polars in-process, or Spark via Spark Connect"
+    )
+    spark_remote: str | None = Field(
+        None,
+        description="Spark Connect URL (sc://host:port) of a Spark 4 cluster, Sail or Databricks; "
+        "unset with engine=spark, a local Sail server is started for the process",
     )
 
     max_training_rows: int = Field(

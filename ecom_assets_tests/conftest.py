@@ -6,6 +6,7 @@ from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.azure_endpoint import azure_blob_endpoint  # noqa: F401  (Azurite at an Azure name)
 from ecom_assets_tests.azurite import azure_lake, azurite  # noqa: F401  (fixtures: the lake on Azurite)
 from ecom_assets_tests.postgres import postgres, postgres_dagster_home  # noqa: F401  (Dagster on PostgreSQL)
+from ecom_assets_tests.spark_support import spark  # noqa: F401  (fixture: one Spark session per process)
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,21 @@
-"""The resources of the code location, in one place: the lake, and the IO manager that stores polars
-DataFrames as Delta tables in it.
+"""The resources of the code location, in one place: the lake, the IO manager that stores polars
+DataFrames as Delta tables in it, and the Spark engine (``spark``, used when ``ECOM_ENGINE=spark``).
 
 Partitioned assets declare their date column with ``metadata={"partition_expr": "<column>"}``; a run
 replaces exactly its partitions in one commit (single partitions and ranged backfill runs alike), and
 downstream assets read exactly the upstream partitions that their partition mapping asks for.
 """
 
+from importlib.util import find_spec
+
 import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from ecom_assets.defs.engine import TableSlice, on_spark, reads_itself_on_spark
 from ecom_assets.defs.partitions import dates_of
 from ecom_assets.settings import get_settings
+from ecom_assets.spark_session import SESSION_CONFIG
 from ecom_assets.storage.lake import Lake
 
 
@@ -57,23 +61,41 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
             lake.write_table(key, obj)
         context.add_output_metadata(metadata)
 
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame | TableSlice:
+        """The upstream partitions as polars, or on the Spark engine the slice for Spark to read."""
         lake = self.lake_resource.get_lake()
         key = table_key(context.asset_key)
-        if not context.has_asset_partitions:
-            return lake.read_table(key)
-        upstream = context.upstream_output
-        column = _partition_column(upstream.definition_metadata if upstream else None)
-        keys = context.asset_partition_keys
-        if len(keys) == context.asset_partitions_def.get_num_partitions():
-            return lake.read_table(key)
-        return lake.read_table(key, column, dates_of(keys))
+        whole_table = TableSlice(lake.table_uri(key))
+        spark_reads = on_spark() and reads_itself_on_spark(context.definition_metadata)
+        if context.has_asset_partitions:
+            upstream = context.upstream_output
+            column = _partition_column(upstream.definition_metadata if upstream else None)
+            keys = context.asset_partition_keys
+            if len(keys) < context.asset_partitions_def.get_num_partitions():
+                dates = tuple(dates_of(keys))
+                if spark_reads:
+                    return TableSlice(whole_table.uri, column, dates)
+                return lake.read_table(key, column, dates)
+        return whole_table if spark_reads else lake.read_table(key)
+
+
+def spark_resource(lake_resource: LakeResource) -> dg.ConfigurableResource | dg.ResourceDefinition:
+    """dagster-pyspark's session for the Spark engine, created on first use; none without the spark extra."""
+    if find_spec("dagster_pyspark") is None:
+        return dg.ResourceDefinition.none_resource(description="ECOM_ENGINE=spark needs the spark extra")
+    from ecom_assets.defs.spark import SparkEngineResource
+
+    return SparkEngineResource(spark_config=SESSION_CONFIG, lake_resource=lake_resource)
 
 
 def build_resources(lake_uri: str | None = None) -> dict:
     """The resources of the code location; the lake URI alone switches between local disk and Azure."""
     lake_resource = LakeResource(uri=lake_uri)
-    return {"lake_resource": lake_resource, "io_manager": DeltaLakeIOManager(lake_resource=lake_resource)}
+    return {
+        "lake_resource": lake_resource,
+        "io_manager": DeltaLakeIOManager(lake_resource=lake_resource),
+        "spark": spark_resource(lake_resource),
+    }
 
 
 @dg.definitions

@@ -42,11 +42,15 @@ def _share(event_channel: str) -> pl.Expr:
 
 
 def build_dim_customer(facts: pl.DataFrame) -> pl.DataFrame:
-    """One row per known customer over all their facts: first/last seen, where, how, and what they bought."""
+    """One row per known customer over all their facts: first/last seen, where, how, and what they bought.
+
+    "Last" follows the total order (event_ts, event_id), so events at the same instant cannot make the
+    result depend on the order the rows came in.
+    """
     known = facts.filter(pl.col("customer_id").is_not_null())
     purchases = pl.col("event_type") == "purchase"
     return (
-        known.sort("event_ts")
+        known.sort("event_ts", "event_id")
         .group_by("customer_id")
         .agg(
             first_seen_at=pl.col("event_ts").min(),

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from ecom_assets.defs import engine
 from ecom_assets.defs.metadata import markdown_table, table_metadata
 from ecom_assets.defs.partitions import activity_lookback, label_horizon, partition_dates
 from ecom_assets.defs.resources import LakeResource
@@ -53,18 +54,31 @@ def customer_daily_activity(
 @dg.asset(
     key=asset_key(CUSTOMER_DAILY_FEATURES),
     ins={
-        "activity": dg.AssetIn(asset_key(CUSTOMER_DAILY_ACTIVITY), partition_mapping=activity_lookback),
-        "customers": dg.AssetIn(asset_key(DIM_CUSTOMER)),
+        "activity": engine.table_in(CUSTOMER_DAILY_ACTIVITY, partition_mapping=activity_lookback),
+        "customers": engine.table_in(DIM_CUSTOMER),
     },
     group_name="gold",
     **daily_table("as_of_date", features=FEATURE_CATALOGUE),
 )
 def customer_daily_features(
-    context: dg.AssetExecutionContext, activity: pl.DataFrame, customers: pl.DataFrame
-) -> dg.Output[pl.DataFrame]:
+    context: dg.AssetExecutionContext,
+    activity: engine.TableInput,
+    customers: engine.TableInput,
+    spark: engine.SparkParam,
+) -> dg.Output:
     """Behaviour of each customer active in the 90 days up to D, from daily activity dated D-89 .. D only
     (and first-seen / first-order dates on or before D)."""
     as_of_dates = partition_dates(context)
+    if engine.on_spark():
+        from ecom_assets.transforms import features_spark
+
+        by_spark = features_spark.build_customer_daily_features(
+            engine.spark_session(spark),
+            engine.read_with_spark(spark, activity),
+            as_of_dates,
+            features_spark.first_dates(engine.read_with_spark(spark, customers)),
+        )
+        return engine.write_with_spark(context, spark, by_spark, as_of_dates=len(as_of_dates))
     features = build_customer_daily_features(activity, as_of_dates, first_dates(customers))
     return dg.Output(features, metadata=table_metadata(features, as_of_dates=len(as_of_dates)))
 
@@ -72,8 +86,8 @@ def customer_daily_features(
 @dg.asset(
     key=asset_key(LABEL_PURCHASE_NEXT_7D),
     ins={
-        "facts": dg.AssetIn(asset_key(FACT_EVENTS), partition_mapping=label_horizon),
-        "features": dg.AssetIn(asset_key(CUSTOMER_DAILY_FEATURES)),
+        "facts": engine.table_in(FACT_EVENTS, partition_mapping=label_horizon),
+        "features": engine.table_in(CUSTOMER_DAILY_FEATURES),
     },
     group_name="gold",
     # As-of dates without features (before the lake's first day) have nothing to label: skipped, not failed.
@@ -81,8 +95,11 @@ def customer_daily_features(
     **daily_table("as_of_date"),
 )
 def label_purchase_next_7d(
-    context: dg.AssetExecutionContext, facts: pl.DataFrame, features: pl.DataFrame
-) -> Iterator[dg.Output[pl.DataFrame]]:
+    context: dg.AssetExecutionContext,
+    facts: engine.TableInput,
+    features: engine.TableInput,
+    spark: engine.SparkParam,
+) -> Iterator[dg.Output]:
     """1 if a customer of features(D) purchases in D+1 .. D+7, else 0; runs only once those days exist."""
     with_features = set(context.partition_keys) & context.instance.get_materialized_partitions(
         asset_key(CUSTOMER_DAILY_FEATURES)
@@ -102,5 +119,15 @@ def label_purchase_next_7d(
             f"gold/fact_events is not materialised for {missing[0]} .. {missing[-1]} ({len(missing)} days): "
             "labels need every day of their look-ahead; materialise those days first"
         )
+    if engine.on_spark():
+        from ecom_assets.transforms import labels_spark
+
+        spark_features, spark_facts = (
+            engine.read_with_spark(spark, features),
+            engine.read_with_spark(spark, facts),
+        )
+        labelled = labels_spark.build_label_purchase_next_7d(spark_features, spark_facts)
+        yield engine.write_with_spark(context, spark, labelled)
+        return
     labels = build_label_purchase_next_7d(features, facts)
     yield dg.Output(labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0)))

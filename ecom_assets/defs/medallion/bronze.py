@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from ecom_assets.defs import engine
 from ecom_assets.defs.metadata import table_metadata
 from ecom_assets.defs.partitions import partition_dates
 from ecom_assets.defs.resources import LakeResource
@@ -16,10 +17,17 @@ from ecom_assets.transforms.bronze import read_landing_partition
     group_name="bronze",
     **daily_table("arrival_date"),
 )
-def bronze_events(context: dg.AssetExecutionContext, lake_resource: LakeResource) -> dg.Output[pl.DataFrame]:
+def bronze_events(
+    context: dg.AssetExecutionContext, lake_resource: LakeResource, spark: engine.SparkParam
+) -> dg.Output:
     """Every landing-zone line exactly as it arrived, with arrival date, file, line and landing time."""
-    bronze = pl.concat(
-        [read_landing_partition(lake_resource.get_lake(), day) for day in partition_dates(context)]
-    )
+    lake = lake_resource.get_lake()
+    if engine.on_spark():
+        from ecom_assets.transforms import bronze_spark
+
+        days = partition_dates(context)
+        with bronze_spark.read_landing_partitions(engine.spark_session(spark), lake, days) as lines:
+            return engine.write_with_spark(context, spark, lines)
+    bronze = pl.concat([read_landing_partition(lake, day) for day in partition_dates(context)])
     files = bronze.select(pl.col("source_file").n_unique()).item()
     return dg.Output(bronze, metadata=table_metadata(bronze, landing_files=files))
