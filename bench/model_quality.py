@@ -55,7 +55,7 @@ def build_lake(uri: str, start: dt.date, days: int, customers: int, seed: int, s
     instance = dg.DagsterInstance.ephemeral()  # one for all steps: labels check what earlier runs made
     for selection, last in steps:
         dg.materialize(
-            defs.assets,
+            [asset for asset in defs.assets or () if isinstance(asset, dg.AssetsDefinition | dg.AssetSpec)],
             selection=selection,
             instance=instance,
             resources=build_resources(uri),

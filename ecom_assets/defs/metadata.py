@@ -36,6 +36,11 @@ def markdown_table(frame: pl.DataFrame, max_rows: int = 10, max_width: int = 40)
     return dg.MetadataValue.md(header + rows)
 
 
+def figure(frame: pl.DataFrame, expression: pl.Expr) -> float:
+    """One number of a frame for the metadata (an empty frame's null counts as 0)."""
+    return float(frame.select(expression).item() or 0.0)
+
+
 def table_metadata(frame: pl.DataFrame, **extra) -> dict:
     return {
         "dagster/row_count": frame.height,

@@ -1,9 +1,10 @@
 """Gold: the analytics fact table by event date and the latest customer dimension."""
 
 import dagster as dg
+import polars as pl
 
 from ecom_assets.defs import engine
-from ecom_assets.defs.metadata import table_metadata
+from ecom_assets.defs.metadata import figure, table_metadata
 from ecom_assets.defs.tables import asset_key, daily_table
 from ecom_assets.keys import DIM_CUSTOMER, FACT_EVENTS, SILVER_EVENTS
 from ecom_assets.transforms.gold import build_dim_customer, build_fact_events
@@ -30,8 +31,8 @@ def fact_events(
         facts,
         metadata=table_metadata(
             facts,
-            revenue=float(facts["revenue"].sum()),
-            known_customer_share=float(facts["customer_id"].is_not_null().mean() or 0.0),
+            revenue=figure(facts, pl.col("revenue").sum()),
+            known_customer_share=figure(facts, pl.col("customer_id").is_not_null().mean()),
         ),
     )
 

@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ecom_assets.defs.metadata import markdown_table, table_metadata
+from ecom_assets.defs.metadata import figure, markdown_table, table_metadata
 from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import asset_key, daily_table
 from ecom_assets.keys import (
@@ -23,7 +23,7 @@ from ecom_assets.ml.dataset import fingerprint, load_training_set
 from ecom_assets.ml.gate import GateThresholds, judge
 from ecom_assets.ml.readiness import missing_champion, training_dates
 from ecom_assets.ml.registry import ModelRegistry
-from ecom_assets.ml.train import register_candidate, train
+from ecom_assets.ml.train import Estimator, register_candidate, train
 from ecom_assets.settings import get_settings
 from ecom_assets.transforms.features import WARM_UP_DAYS
 
@@ -31,7 +31,7 @@ PROMOTION_GATE = "promotion_gate"
 
 
 class PropensityModelConfig(dg.Config):
-    estimator: str = Field(
+    estimator: Estimator = Field(
         "hist_gradient_boosting", description="hist_gradient_boosting or logistic_regression"
     )
     training_dates: int = Field(56, ge=2, description="How many of the latest labelled as-of dates to use")
@@ -143,6 +143,6 @@ def batch_scores(
     yield dg.Output(
         scores,
         metadata=table_metadata(
-            scores, model_version=model.manifest.version, mean_score=float(scores["score"].mean() or 0.0)
+            scores, model_version=model.manifest.version, mean_score=figure(scores, pl.col("score").mean())
         ),
     )

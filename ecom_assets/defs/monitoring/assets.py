@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from ecom_assets.defs.metadata import markdown_table, table_metadata
+from ecom_assets.defs.metadata import figure, markdown_table, table_metadata
 from ecom_assets.defs.partitions import daily_partitions, partition_dates
 from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import asset_key, daily_table
@@ -54,7 +54,7 @@ def _drift_metadata(lake: Lake, drift: pl.DataFrame, model_version: str) -> dict
         drift,
         status=worst_status(status_by_date.values()),
         status_by_date=dg.MetadataValue.json(status_by_date),
-        max_psi=dg.MetadataValue.float(float(drift["psi"].max())),
+        max_psi=dg.MetadataValue.float(figure(drift, pl.col("psi").max())),
         alerts=", ".join(drift.filter(pl.col("status") == "alert")["name"].unique(maintain_order=True))
         or "none",
         psi_table=markdown_table(shown.select(columns), max_rows=PSI_TABLE_ROWS),
@@ -124,5 +124,7 @@ def drift_report(
     last = dates[-1]
     html = drift_report_html(reference.features, features.filter(pl.col("as_of_date") == last), thresholds)
     lake.write_bytes(report_path(last), html)
-    context.log.info(f"drift against champion {reference.model_version}: max PSI {drift['psi'].max():.3f}")
+    context.log.info(
+        f"drift against champion {reference.model_version}: max PSI {figure(drift, pl.col('psi').max()):.3f}"
+    )
     yield dg.Output(drift, metadata=_drift_metadata(lake, drift, reference.model_version))
