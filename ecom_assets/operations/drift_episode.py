@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ecom_assets.definitions import defs
-from ecom_assets.defs.monitoring.sensors import DriftCursor, drift_retrain_sensor
+from ecom_assets.defs.monitoring.retraining import RetrainCursor
+from ecom_assets.defs.monitoring.sensors import drift_retrain_sensor
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.keys import BATCH_SCORES, CHAMPION, DRIFT_REPORT
 from ecom_assets.ml.drift import report_path
@@ -56,7 +57,7 @@ def run_drift_episode(day: dt.date, instance: dg.DagsterInstance, console: Conso
     """Batch scores and drift report of ``day``, then what the drift sensor does about them."""
     lake = Lake.from_settings()
     registry = ModelRegistry(lake)
-    cursor = DriftCursor(after_storage_id=_latest_drift_storage_id(instance)).dumps()
+    cursor = RetrainCursor(after_storage_id=_latest_drift_storage_id(instance)).dumps()
     selection = f'key:"{BATCH_SCORES}" or key:"{DRIFT_REPORT}"'
     materialize_range(day, day, selection=selection, instance=instance, console=console)
     console.print(_drift_table(lake.read_table(DRIFT_REPORT, "as_of_date", [day]), day))

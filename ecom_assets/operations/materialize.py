@@ -21,6 +21,7 @@ from ecom_assets.keys import (
     CHAMPION,
     FACT_EVENTS,
     LABEL_PURCHASE_NEXT_7D,
+    MODEL_PERFORMANCE,
     PROPENSITY_MODEL,
     SILVER_EVENTS_REJECTED,
 )
@@ -57,18 +58,22 @@ def plan(start: dt.date, end: dt.date, materialised_facts: set[str] = frozenset(
     bronze = dg.AssetSelection.groups("bronze") | dg.AssetSelection.assets(asset_key(SILVER_EVENTS_REJECTED))
     labels = dg.AssetSelection.assets(asset_key(LABEL_PURCHASE_NEXT_7D))
     model = dg.AssetSelection.assets(asset_key(PROPENSITY_MODEL), asset_key(CHAMPION))
-    scores = dg.AssetSelection.groups("ml", "monitoring") - model
+    performance = dg.AssetSelection.assets(asset_key(MODEL_PERFORMANCE))
+    scores = dg.AssetSelection.groups("ml", "monitoring") - model - performance
+    # Outcomes of the same as-of dates as the labels, once those days have been scored.
+    outcome_days = first_label_date(start, materialised_facts), end - dt.timedelta(days=LABEL_HORIZON_DAYS)
     return [
         Step("bronze and rejects", bronze, start, min(end + late, last_partition())),
-        Step("silver and gold", dg.AssetSelection.all() - bronze - labels - model - scores, start, end),
         Step(
-            "labels",
-            labels,
-            first_label_date(start, materialised_facts),
-            end - dt.timedelta(days=LABEL_HORIZON_DAYS),
+            "silver and gold",
+            dg.AssetSelection.all() - bronze - labels - model - scores - performance,
+            start,
+            end,
         ),
+        Step("labels", labels, *outcome_days),
         Step("model and champion", model, stops_the_plan=False),
         Step("scores and monitoring", scores, start, end),
+        Step("realised performance", performance, *outcome_days),
     ]
 
 

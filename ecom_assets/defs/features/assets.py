@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from ecom_assets.defs.horizon import require_complete_horizon
 from ecom_assets.defs.metadata import markdown_table, table_metadata
 from ecom_assets.defs.partitions import feature_lookback, label_horizon, partition_dates
 from ecom_assets.defs.tables import asset_key, daily_table
@@ -45,15 +46,7 @@ def label_purchase_next_7d(
     context: dg.AssetExecutionContext, facts: pl.DataFrame, features: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
     """1 if a customer of features(D) purchases in D+1 .. D+7, else 0; runs only once those days exist."""
-    # Days after the last partition are refused by the mapping; days inside it that were never
-    # materialised would read as "no purchase" and teach the model wrong zeros.
-    horizon = context.asset_partition_keys_for_input("facts")
-    missing = sorted(set(horizon) - context.instance.get_materialized_partitions(asset_key(FACT_EVENTS)))
-    if missing:
-        raise ValueError(
-            f"gold/fact_events is not materialised for {missing[0]} .. {missing[-1]} ({len(missing)} days): "
-            "labels need every day of their look-ahead; materialise those days first"
-        )
+    require_complete_horizon(context)
     labels = build_label_purchase_next_7d(features, facts)
     return dg.Output(
         labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0))

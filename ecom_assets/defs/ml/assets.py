@@ -18,7 +18,7 @@ from ecom_assets.keys import (
     LABEL_PURCHASE_NEXT_7D,
     PROPENSITY_MODEL,
 )
-from ecom_assets.ml.batch_scores import require_champion, score_features
+from ecom_assets.ml.batch_scores import score_by_serving_models
 from ecom_assets.ml.dataset import fingerprint, labelled_dates, load_training_set
 from ecom_assets.ml.gate import GateThresholds, judge
 from ecom_assets.ml.registry import ModelRegistry
@@ -118,12 +118,17 @@ def propensity_model(
     **daily_table("as_of_date"),
 )
 def batch_scores(features: pl.DataFrame, lake_resource: LakeResource) -> dg.Output[pl.DataFrame]:
-    """Every customer of features(D) scored by the champion, with score decile (1 = highest) for CRM."""
-    model = require_champion(lake_resource.get_lake())
-    scores = score_features(features, model)
+    """Every customer of features(D) scored by the champion, with score decile (1 = highest) for CRM; and,
+    while a challenger is set, scored by it too (arm ``challenger``), for its realised performance."""
+    scores = score_by_serving_models(features, ModelRegistry(lake_resource.get_lake()))
+    by_arm = scores.group_by("arm").agg(pl.col("model_version").first(), pl.col("score").mean())
+    versions = dict(by_arm.select("arm", "model_version").iter_rows())
     return dg.Output(
         scores,
         metadata=table_metadata(
-            scores, model_version=model.manifest.version, mean_score=float(scores["score"].mean() or 0.0)
+            scores,
+            model_version=versions.get("champion", "none"),
+            challenger_version=versions.get("challenger", "none"),
+            mean_score=float(scores.filter(pl.col("arm") == "champion")["score"].mean() or 0.0),
         ),
     )
