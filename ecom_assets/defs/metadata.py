@@ -14,9 +14,15 @@ def column_schema(schema: pl.Schema) -> dg.TableSchema:
     )
 
 
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.List):
+        return pl.col(name).list.eval(pl.element().cast(pl.String)).list.join(", ")
+    return pl.col(name).cast(pl.String)
+
+
 def markdown_table(frame: pl.DataFrame, max_rows: int = 10, max_width: int = 40) -> dg.MetadataValue:
     shown = frame.head(max_rows).with_columns(
-        pl.col(name).cast(pl.String).str.slice(0, max_width) for name in frame.columns
+        _as_text(name, dtype).str.slice(0, max_width) for name, dtype in frame.schema.items()
     )
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
     rows = "".join(
