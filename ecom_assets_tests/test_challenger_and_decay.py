@@ -165,6 +165,8 @@ def _performance(lake, instance, version: str, realised: list[float], first: dt.
             "arm": "champion",
             "roc_auc": realised,
             "validation_roc_auc": 0.8,
+            "validation_roc_auc_low": 0.75,
+            "validation_roc_auc_high": 0.85,
             "out_of_time": True,
         }
     )
@@ -197,6 +199,8 @@ def test_decay_needs_consecutive_days_below_the_promise_minus_the_margin():
                 "model_version": "v1",
                 "roc_auc": values,
                 "validation_roc_auc": 0.8,
+                "validation_roc_auc_low": 0.75,
+                "validation_roc_auc_high": 0.85,
                 "out_of_time": True,
             }
         )

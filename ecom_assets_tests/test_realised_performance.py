@@ -14,7 +14,7 @@ from ecom_assets.defs.partitions import daily_partitions
 from ecom_assets.defs.resources import build_resources
 from ecom_assets.ml.bootstrap import bootstrap_interval, paired_difference_interval, roc_auc_of
 from ecom_assets.ml.performance_chart import roc_auc_chart
-from ecom_assets.ml.realised import batch_scored, online_scored, realised_performance
+from ecom_assets.ml.realised import batch_scored, online_scored, predicted_interval, realised_performance
 from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
 from ecom_assets_tests.fact_events_factory import shop_history, write_fact_events
 
@@ -99,6 +99,16 @@ def test_paired_interval_separates_a_clear_winner_and_straddles_zero_on_a_tie():
     assert low < roc_auc_score(labels, strong) < high
 
 
+def test_validation_predicts_a_wider_range_for_a_smaller_day():
+    rng = np.random.default_rng(4)
+    labels = (rng.random(5000) < 0.2).astype(int)
+    validation = pl.DataFrame({"score": rng.random(5000) + labels * 0.4, LABEL: labels})
+    auc = roc_auc_score(labels, validation["score"])
+    small, large = (predicted_interval(validation, customers, 300) for customers in (300, 5000))
+    assert small[0] < large[0] < auc < large[1] < small[1]
+    assert predicted_interval(None, 300, 300) == (None, None)
+
+
 def test_online_scores_tolerate_logs_written_before_arms_existed():
     stamp = dt.datetime(2026, 9, 10, 12, tzinfo=dt.UTC)
     old_log = pl.DataFrame(
@@ -128,6 +138,8 @@ def test_the_chart_draws_one_line_per_version_and_its_validation_level():
             "model_version": ["v1", "v1", "v2", "v2"],
             "roc_auc": [0.8, 0.78, 0.82, 0.83],
             "validation_roc_auc": [0.81, 0.81, 0.84, 0.84],
+            "validation_roc_auc_low": None,
+            "validation_roc_auc_high": None,
             "out_of_time": True,
         }
     )

@@ -30,9 +30,11 @@ def brier_of(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.mean((scores - labels) ** 2, axis=-1)
 
 
-def _resampled_rows(rows: int, resamples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+def _resampled_rows(
+    rows: int, resamples: int, rng: np.random.Generator, size: int | None = None
+) -> Iterator[np.ndarray]:
     for start in range(0, resamples, CHUNK):
-        yield rng.integers(0, rows, size=(min(CHUNK, resamples - start), rows))
+        yield rng.integers(0, rows, size=(min(CHUNK, resamples - start), size or rows))
 
 
 def _percentiles(values: np.ndarray) -> tuple[float | None, float | None]:
@@ -45,11 +47,21 @@ def _percentiles(values: np.ndarray) -> tuple[float | None, float | None]:
 
 
 def bootstrap_interval(
-    metric: Metric, labels: np.ndarray, scores: np.ndarray, resamples: int, rng: np.random.Generator
+    metric: Metric,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    resamples: int,
+    rng: np.random.Generator,
+    size: int | None = None,
 ) -> tuple[float | None, float | None]:
-    """The 95% interval of ``metric``; (None, None) when no resample defines it."""
+    """The 95% interval of ``metric``; (None, None) when no resample defines it.
+
+    With ``size``, resamples have that many rows instead of as many as the data: the range the metric
+    takes on a sample of that size drawn from the same population.
+    """
     labels, scores = np.asarray(labels, dtype=np.float64), np.asarray(scores, dtype=np.float64)
-    values = [metric(labels[rows], scores[rows]) for rows in _resampled_rows(len(labels), resamples, rng)]
+    draws = _resampled_rows(len(labels), resamples, rng, size)
+    values = [metric(labels[rows], scores[rows]) for rows in draws]
     return _percentiles(np.concatenate(values)) if len(labels) else (None, None)
 
 

@@ -46,10 +46,17 @@ PERFORMANCE_SCHEMA = {
     "decile_mean_score": pl.List(pl.Float64),  # decile 1 (highest scores) first
     "decile_observed_rate": pl.List(pl.Float64),
     "validation_roc_auc": pl.Float64,  # what the model was promoted with
-    "validation_roc_auc_low": pl.Float64,  # and its bootstrap interval on the validation rows
+    "validation_roc_auc_low": pl.Float64,  # the range validation predicts for a day of this many rows
     "validation_roc_auc_high": pl.Float64,
     "out_of_time": pl.Boolean,  # scored after the model's validation window: a fair test
 }
+
+VALIDATION_COLUMNS = (
+    "validation_roc_auc",
+    "validation_roc_auc_low",
+    "validation_roc_auc_high",
+    "out_of_time",
+)
 
 
 def batch_scored(batch_scores: pl.DataFrame) -> pl.DataFrame:
@@ -161,55 +168,65 @@ def realised_performance(
     return pl.DataFrame(rows, schema=schema).sort(GROUP)
 
 
-VALIDATION_COLUMNS = (
-    "validation_roc_auc",
-    "validation_roc_auc_low",
-    "validation_roc_auc_high",
-    "out_of_time",
-)
-
-
-def validation_interval(lake: Lake, registry: ModelRegistry, version: str, resamples: int) -> tuple:
-    """The bootstrap interval of a version's validation ROC-AUC, from its stored validation scores and
-    the labels of those rows; (None, None) for a version registered without validation keys."""
+def validation_outcomes(lake: Lake, registry: ModelRegistry, version: str) -> pl.DataFrame | None:
+    """A version's stored validation scores with the labels of those rows; None for a version registered
+    without validation keys."""
     scores = registry.validation_set(version)
     if "customer_id" not in scores.columns or not lake.table_exists(LABEL_PURCHASE_NEXT_7D):
-        return None, None
+        return None
     labels = lake.read_table(LABEL_PURCHASE_NEXT_7D, "as_of_date", set(scores["as_of_date"]))
-    rows = scores.join(labels.select(*KEYS, LABEL), on=KEYS, how="inner")
+    return scores.join(labels.select(*KEYS, LABEL), on=KEYS, how="inner")
+
+
+def predicted_interval(validation: pl.DataFrame | None, customers: int, resamples: int) -> tuple:
+    """The 95% range of ROC-AUC that validation predicts for a day of ``customers`` scored customers:
+    bootstrap samples of that size drawn from the validation rows. A realised day outside it did worse
+    (or better) than validation promised, beyond what chance explains."""
+    if validation is None or validation.height == 0:
+        return None, None
+    labels, scores = validation[LABEL].to_numpy(), validation["score"].to_numpy()
     rng = np.random.default_rng(0)
-    return bootstrap_interval(roc_auc_of, rows[LABEL].to_numpy(), rows["score"].to_numpy(), resamples, rng)
+    return bootstrap_interval(roc_auc_of, labels, scores, resamples, rng, size=customers)
 
 
-def _validation_of(lake: Lake, registry: ModelRegistry, version: str, resamples: int) -> dict:
-    manifest = registry.manifest(version)
-    low, high = validation_interval(lake, registry, version, resamples)
-    return {
-        "model_version": version,
-        "validation_roc_auc": manifest.metrics.get("roc_auc"),
-        "validation_roc_auc_low": low,
-        "validation_roc_auc_high": high,
-        "validation_end": manifest.validation_window[1],
-    }
+PROMISE_SCHEMA = {
+    "model_version": pl.String,
+    "rows": pl.Int64,
+    **{name: pl.Float64 for name in VALIDATION_COLUMNS if name != "out_of_time"},
+    "validation_end": pl.Date,
+}
 
 
 def with_validation(
     performance: pl.DataFrame, lake: Lake, resamples: int = DEFAULT_RESAMPLES
 ) -> pl.DataFrame:
-    """What each version's validation promised (ROC-AUC and its interval), and whether a day is after its
-    validation window (earlier days were seen while training or choosing the model, so they flatter it)."""
+    """What each version's validation promised (its ROC-AUC, and the range predicted for a day of that
+    many customers), and whether a day is after its validation window (earlier days were seen while
+    training or choosing the model, so they flatter it)."""
     registry = ModelRegistry(lake)
-    versions = set(performance["model_version"]) & set(registry.versions())
-    validation = pl.DataFrame(
-        [_validation_of(lake, registry, version, resamples) for version in sorted(versions)],
-        schema={
-            "model_version": pl.String,
-            **{name: pl.Float64 for name in VALIDATION_COLUMNS[:3]},
-            "validation_end": pl.Date,
-        },
-    )
+    known = set(registry.versions())
+    outcomes = {
+        version: validation_outcomes(lake, registry, version)
+        for version in set(performance["model_version"]) & known
+    }
+    promises = []
+    for version, customers in performance.select("model_version", "rows").unique().iter_rows():
+        if version in known:
+            manifest = registry.manifest(version)
+            low, high = predicted_interval(outcomes[version], customers, resamples)
+            promises.append(
+                (
+                    version,
+                    customers,
+                    manifest.metrics.get("roc_auc"),
+                    low,
+                    high,
+                    manifest.validation_window[1],
+                )
+            )
+    promised = pl.DataFrame(promises, schema=PROMISE_SCHEMA, orient="row")
     return (
-        performance.join(validation, on="model_version", how="left")
+        performance.join(promised, on=["model_version", "rows"], how="left")
         .with_columns(out_of_time=pl.col("as_of_date") > pl.col("validation_end"))
         .select(list(PERFORMANCE_SCHEMA))
     )
@@ -217,11 +234,40 @@ def with_validation(
 
 def daily_roc_auc(performance: pl.DataFrame) -> pl.DataFrame:
     """Per version and scoring day, one realised ROC-AUC: of the batch scores (the whole population) when
-    there are any, else of the online ones; with the validation figure it is judged against."""
+    there are any, else of the online ones; with what validation promised for that day."""
     return (
         performance.filter(pl.col("roc_auc").is_not_null())
         .sort(pl.col("source") != "batch")
         .group_by("model_version", "as_of_date")
-        .agg(pl.col("roc_auc", "validation_roc_auc", "out_of_time").first())
+        .agg(pl.col("roc_auc", *VALIDATION_COLUMNS).first())
         .sort("model_version", "as_of_date")
+    )
+
+
+def realised_against_validation(performance: pl.DataFrame) -> pl.DataFrame:
+    """Per version, over its days after the validation window: the mean realised ROC-AUC, the range
+    validation predicted for such a day, and on how many days the realised figure fell inside it. Did
+    the model do in the field what it promised?"""
+    return (
+        daily_roc_auc(performance.filter(pl.col("out_of_time")))
+        .with_columns(
+            inside=pl.col("roc_auc").is_between("validation_roc_auc_low", "validation_roc_auc_high")
+        )
+        .group_by("model_version")
+        .agg(
+            pl.len().alias("days"),
+            pl.col("as_of_date").min().alias("first_day"),
+            pl.col("as_of_date").max().alias("last_day"),
+            pl.col("roc_auc").mean().alias("realised_roc_auc"),
+            pl.col("validation_roc_auc").first(),
+            pl.col("validation_roc_auc_low").mean(),
+            pl.col("validation_roc_auc_high").mean(),
+            pl.col("inside").sum().alias("days_inside"),
+        )
+        .with_columns(
+            within_validation_interval=pl.col("realised_roc_auc").is_between(
+                "validation_roc_auc_low", "validation_roc_auc_high"
+            )
+        )
+        .sort("first_day")
     )

@@ -1,5 +1,5 @@
-"""The drift episode of ``ecom demo``: a drifted day's report, the retraining its alert triggers, and the
-champion that ``ml/champion`` decides on.
+"""The drift episode of ``ecom demo``: a drifted day's report, the retraining its alert triggers, and what
+``ml/champion`` decides on its candidate (in the demo, shadowing it first as challenger).
 
 The Dagster daemon is not running during the demo, so the episode evaluates ``drift_retrain_sensor``
 once itself and launches the run it requests, tagged as the sensor's run so a daemon started later
@@ -24,6 +24,8 @@ from ecom_assets.operations.materialize import materialize_range
 from ecom_assets.storage.lake import Lake
 
 SHOWN_ROWS = 6
+# The demo's retraining shadows its candidate first, so the challenger's realised outcomes decide.
+SHADOW_FIRST = {"shadow_new_candidates": True}
 
 
 def _latest_drift_storage_id(instance: dg.DagsterInstance) -> int | None:
@@ -48,7 +50,10 @@ def _retrain(request: dg.RunRequest, instance: dg.DagsterInstance) -> dg.Execute
         instance=instance,
         partition_key=request.partition_key,
         tags=tags,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            "ops": {"ml__champion": {"config": SHADOW_FIRST}},
+        },
         raise_on_error=False,
     )
 

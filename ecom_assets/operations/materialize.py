@@ -123,8 +123,12 @@ def materialize_range(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
     console: Console | None = None,
+    op_config: dict | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
-    """Run the plan's steps in order in the instance; each step is one range run visible in the UI."""
+    """Run the plan's steps in order in the instance; each step is one range run visible in the UI.
+
+    ``op_config`` configures assets by op name (``{"ml__champion": {...}}``) in the steps that run them.
+    """
     if start < first_partition() or end > last_partition():
         raise ValueError(
             f"--start/--end must lie within the daily partitions {first_partition()} .. {last_partition()}"
@@ -150,7 +154,14 @@ def materialize_range(
                 instance=instance,
                 resources=defs.resources,
                 tags={**tags, "ecom/step": step.name},
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": log_level}}},
+                    "ops": {
+                        name: {"config": config}
+                        for name, config in (op_config or {}).items()
+                        if any(name == "__".join(key.path) for key in keys)
+                    },
+                },
                 raise_on_error=False,
             )
         results.append(result)
