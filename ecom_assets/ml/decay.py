@@ -29,7 +29,7 @@ def decay_of(performance: pl.DataFrame, version: str, margin: float, days: int) 
         return DecayVerdict(False, f"no realised ROC-AUC of {version} after its validation window yet")
     promised = measured["validation_roc_auc"][0]
     floor = promised - margin
-    streak = []
+    streak: list[tuple[dt.date, float]] = []
     for day, value in reversed(list(zip(measured["as_of_date"], measured["roc_auc"], strict=True))):
         if value >= floor or (streak and streak[-1][0] - day != dt.timedelta(days=1)):
             break

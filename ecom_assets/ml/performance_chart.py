@@ -22,7 +22,8 @@ def roc_auc_chart(performance: pl.DataFrame) -> str:
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="40">'
             '<text x="8" y="24">no realised ROC-AUC yet</text></svg>'
         )
-    first, last = series["as_of_date"].min(), series["as_of_date"].max()
+    days = series["as_of_date"].to_list()
+    first, last = min(days), max(days)
     values = [*series["roc_auc"], *series["validation_roc_auc"].drop_nulls()]
     low, high = min(values) - 0.02, max(values) + 0.02
     span = max((last - first).days, 1)

@@ -20,36 +20,41 @@ from ecom_assets.ml.registry import CHAMPION_ROLE, ModelRegistry
 from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.labels import LABEL, LABEL_HORIZON_DAYS, build_label_purchase_next_7d
 
-SCORED_SCHEMA = {
-    "customer_id": pl.String,
-    "as_of_date": pl.Date,
-    "score": pl.Float64,
-    "model_version": pl.String,
-    "arm": pl.String,
-    "source": pl.String,  # 'batch' or 'online'
-}
+SCORED_SCHEMA = pl.Schema(
+    {
+        "customer_id": pl.String,
+        "as_of_date": pl.Date,
+        "score": pl.Float64,
+        "model_version": pl.String,
+        "arm": pl.String,
+        "source": pl.String,  # 'batch' or 'online'
+    }
+)
 GROUP = ["as_of_date", "source", "model_version", "arm"]
-PERFORMANCE_SCHEMA = {
-    **{name: SCORED_SCHEMA[name] for name in GROUP},
-    "rows": pl.Int64,
-    "positives": pl.Int64,
-    "base_rate": pl.Float64,
-    "roc_auc": pl.Float64,
-    "roc_auc_low": pl.Float64,
-    "roc_auc_high": pl.Float64,
-    "pr_auc": pl.Float64,
-    "brier": pl.Float64,
-    "brier_low": pl.Float64,
-    "brier_high": pl.Float64,
-    "precision_top10": pl.Float64,
-    "lift_top10": pl.Float64,
-    "decile_mean_score": pl.List(pl.Float64),  # decile 1 (highest scores) first
-    "decile_observed_rate": pl.List(pl.Float64),
-    "validation_roc_auc": pl.Float64,  # what the model was promoted with
-    "validation_roc_auc_low": pl.Float64,  # the range validation predicts for a day of this many rows
-    "validation_roc_auc_high": pl.Float64,
-    "out_of_time": pl.Boolean,  # scored after the model's validation window: a fair test
-}
+# Instances, not classes, so the mapping has one value type.
+PERFORMANCE_SCHEMA = pl.Schema(
+    {
+        **{name: SCORED_SCHEMA[name] for name in GROUP},
+        "rows": pl.Int64(),
+        "positives": pl.Int64(),
+        "base_rate": pl.Float64(),
+        "roc_auc": pl.Float64(),
+        "roc_auc_low": pl.Float64(),
+        "roc_auc_high": pl.Float64(),
+        "pr_auc": pl.Float64(),
+        "brier": pl.Float64(),
+        "brier_low": pl.Float64(),
+        "brier_high": pl.Float64(),
+        "precision_top10": pl.Float64(),
+        "lift_top10": pl.Float64(),
+        "decile_mean_score": pl.List(pl.Float64),  # decile 1 (highest scores) first
+        "decile_observed_rate": pl.List(pl.Float64),
+        "validation_roc_auc": pl.Float64(),  # what the model was promoted with
+        "validation_roc_auc_low": pl.Float64(),  # the range validation predicts for a day of this many rows
+        "validation_roc_auc_high": pl.Float64(),
+        "out_of_time": pl.Boolean(),  # scored after the model's validation window: a fair test
+    }
+)
 
 VALIDATION_COLUMNS = (
     "validation_roc_auc",
@@ -60,8 +65,8 @@ VALIDATION_COLUMNS = (
 
 
 def batch_scored(batch_scores: pl.DataFrame) -> pl.DataFrame:
-    """``ml/batch_scores`` rows as scored rows; tables written before arms existed are the champion's."""
-    arm = pl.col("arm") if "arm" in batch_scores.columns else pl.lit(CHAMPION_ROLE)
+    """``ml/batch_scores`` rows as scored rows; rows written before arms existed are the champion's."""
+    arm = pl.col("arm").fill_null(CHAMPION_ROLE) if "arm" in batch_scores.columns else pl.lit(CHAMPION_ROLE)
     return batch_scores.select(
         "customer_id", "as_of_date", "score", "model_version", arm.alias("arm"), source=pl.lit("batch")
     ).cast(SCORED_SCHEMA)
@@ -189,12 +194,14 @@ def predicted_interval(validation: pl.DataFrame | None, customers: int, resample
     return bootstrap_interval(roc_auc_of, labels, scores, resamples, rng, size=customers)
 
 
-PROMISE_SCHEMA = {
-    "model_version": pl.String,
-    "rows": pl.Int64,
-    **{name: pl.Float64 for name in VALIDATION_COLUMNS if name != "out_of_time"},
-    "validation_end": pl.Date,
-}
+PROMISE_SCHEMA = pl.Schema(
+    {
+        "model_version": pl.String,
+        "rows": pl.Int64,
+        **{name: pl.Float64 for name in VALIDATION_COLUMNS if name != "out_of_time"},
+        "validation_end": pl.Date,
+    }
+)
 
 
 def with_validation(

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ecom_assets import keys
 from ecom_assets.events.simulator import simulate
+from ecom_assets.ml.batch_scores import require_champion
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.operations.drift_episode import run_drift_episode
 from ecom_assets.operations.materialize import dagster_instance, materialize_range
@@ -73,8 +74,7 @@ def _champion_metrics(lake: Lake) -> Table:
 
 
 def _validation_end(lake: Lake) -> dt.date:
-    registry = ModelRegistry(lake)
-    return registry.manifest(registry.champion_version()).validation_window[1]
+    return require_champion(lake).manifest.validation_window[1]
 
 
 def run_demo(console: Console | None = None) -> None:
@@ -104,9 +104,9 @@ def run_demo(console: Console | None = None) -> None:
     promises, kept = promise_kept_table(lake)
     console.print(promises)
     console.print(
-        "realised ROC-AUC of every version lies within the bootstrap interval of its validation ROC-AUC"
+        "realised ROC-AUC of every version lies within the range its validation predicted for a day"
         if kept
-        else "[red]realised ROC-AUC of some version lies outside its validation interval[/]"
+        else "[red]realised ROC-AUC of some version lies outside the range its validation predicted[/]"
     )
     console.rule(f"6. Promotion on evidence: {SHADOW_DAYS} days of paired outcomes")
     weigh_evidence(end - horizon, SHADOW_DAYS, instance, console)

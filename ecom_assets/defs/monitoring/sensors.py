@@ -149,7 +149,7 @@ def build_decay_retrain_sensor(
             return sensor_result(context, [], [f"{verdict.reason}, but {held_back}"], cursor)
         request = dg.RunRequest(
             run_key=f"decay-retrain-{trigger}",
-            partition_key=_latest_scored_day(context.instance) or verdict.last_day.isoformat(),
+            partition_key=_latest_scored_day(context.instance) or str(verdict.last_day),
             tags={"ecom/trigger": "decay", "ecom/decay": verdict.reason[:200]},
         )
         notes = [f"{verdict.reason}: retraining requested"]
