@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import dagster as dg
 
+# The module, not its job: the defs loader collects every job a module holds.
+from ecom_assets.defs.ml import jobs as ml_jobs
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.settings import get_settings
 
@@ -53,6 +56,18 @@ class RetrainCursor:
 
     def seen(self, records: list[dg.EventLogRecord]) -> RetrainCursor:
         return replace(self, after_storage_id=records[-1].storage_id) if records else self
+
+
+def retrain_sensor(name: str, description: str) -> Callable:
+    """The decorator of a sensor that requests ``retrain_job``: it only reacts to other runs, so it is on
+    by default."""
+    return dg.sensor(
+        name=name,
+        job=ml_jobs.retrain_job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
 
 
 def new_materializations(

@@ -7,11 +7,11 @@ import datetime as dt
 
 import dagster as dg
 
-from ecom_assets.defs.ml import jobs as ml_jobs
 from ecom_assets.defs.monitoring.retraining import (
     RetrainCursor,
     cooldown_or_setting,
     new_materializations,
+    retrain_sensor,
     sensor_result,
 )
 from ecom_assets.defs.resources import LakeResource
@@ -72,13 +72,10 @@ def build_drift_retrain_sensor(
 ) -> dg.SensorDefinition:
     """The drift sensor; without ``cooldown`` it reads ``ECOM_RETRAIN_COOLDOWN_HOURS`` at each evaluation."""
 
-    @dg.sensor(
-        name=name,
-        job=ml_jobs.retrain_job,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests retrain_job for a monitoring/drift_report partition whose status is alert, "
-        "once per partition and at most once per cooldown.",
+    @retrain_sensor(
+        name,
+        "Requests retrain_job for a monitoring/drift_report partition whose status is alert, once per "
+        "partition and at most once per cooldown.",
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         cursor = RetrainCursor.parse(context.cursor)
@@ -109,14 +106,10 @@ def build_decay_retrain_sensor(
     """The decay sensor; unset arguments come from ``ECOM_DECAY_MARGIN``, ``ECOM_DECAY_DAYS`` and
     ``ECOM_RETRAIN_COOLDOWN_HOURS`` at each evaluation."""
 
-    @dg.sensor(
-        name=name,
-        job=ml_jobs.retrain_job,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests retrain_job when the champion's realised ROC-AUC "
-        "(monitoring/model_performance) stays below its validation ROC-AUC by a margin for several "
-        "consecutive days, at most once per cooldown.",
+    @retrain_sensor(
+        name,
+        "Requests retrain_job when the champion's realised ROC-AUC (monitoring/model_performance) stays "
+        "below its validation ROC-AUC by a margin for several consecutive days, at most once per cooldown.",
     )
     def _sensor(
         context: dg.SensorEvaluationContext, lake_resource: LakeResource
