@@ -18,6 +18,7 @@ from ecom_assets.ml.performance_chart import roc_auc_chart
 from ecom_assets.ml.realised import (
     batch_scored,
     online_scored,
+    realised_against_validation,
     realised_performance,
     with_outcomes,
     with_validation,
@@ -77,7 +78,9 @@ def _calibration(performance: pl.DataFrame) -> pl.DataFrame:
 
 
 def _metadata(lake: Lake, performance: pl.DataFrame, dates: list[dt.date]) -> dict:
-    chart = roc_auc_chart(_chart_history(lake, performance, dates[0]))
+    history = _chart_history(lake, performance, dates[0])
+    chart = roc_auc_chart(history)
+    promises = realised_against_validation(history).with_columns(pl.selectors.float().round(3))
     encoded = base64.b64encode(chart.encode()).decode()
     shown = performance.select(SHOWN).with_columns(pl.selectors.float().round(3))
     return table_metadata(
@@ -87,6 +90,7 @@ def _metadata(lake: Lake, performance: pl.DataFrame, dates: list[dt.date]) -> di
             f"![realised ROC-AUC by day](data:image/svg+xml;base64,{encoded})"
         ),
         calibration_by_decile=markdown_table(_calibration(performance), max_rows=10, max_width=24),
+        realised_against_validation=markdown_table(promises, max_rows=20, max_width=26),
         model_versions=", ".join(sorted(set(performance["model_version"]))) or "none",
     )
 
