@@ -109,10 +109,12 @@ def with_outcomes(scored: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
 
 def scored_on(lake: Lake, versions: list[str], through: dt.date) -> pl.DataFrame:
     """Every batch and online score of those model versions on scoring days up to ``through``."""
-    batch = lake.scan_table(BATCH_SCORES).filter(
-        pl.col("model_version").is_in(versions) & (pl.col("as_of_date") <= through)
-    )
-    parts = [batch_scored(batch.collect())]
+    parts = [pl.DataFrame(schema=SCORED_SCHEMA)]
+    if lake.table_exists(BATCH_SCORES):
+        batch = lake.scan_table(BATCH_SCORES).filter(
+            pl.col("model_version").is_in(versions) & (pl.col("as_of_date") <= through)
+        )
+        parts.append(batch_scored(batch.collect()))
     if lake.table_exists(PREDICTION_LOG):
         log = lake.scan_table(PREDICTION_LOG).filter(
             pl.col("model_version").is_in(versions) & (pl.col("log_date") <= through)

@@ -18,7 +18,7 @@ from rich.table import Table
 from ecom_assets import keys
 from ecom_assets.events.simulator import simulate
 from ecom_assets.ml.batch_scores import require_champion
-from ecom_assets.ml.registry import ModelRegistry
+from ecom_assets.ml.registry import CHAMPION_ROLE, ModelRegistry
 from ecom_assets.operations.drift_episode import run_drift_episode
 from ecom_assets.operations.materialize import dagster_instance, materialize_range
 from ecom_assets.operations.shadow_period import (
@@ -113,7 +113,7 @@ def run_demo(console: Console | None = None) -> None:
     console.print(_table_counts(lake))
     console.print(_champion_metrics(lake))
     console.rule("Where to look")
-    scores = lake.read_table(keys.BATCH_SCORES, "as_of_date", [end]).filter(pl.col("arm") == "champion")
+    scores = lake.read_table(keys.BATCH_SCORES, "as_of_date", [end]).filter(pl.col("arm") == CHAMPION_ROLE)
     score_request = json.dumps({"customer_id": scores.sort("score", descending=True)["customer_id"][0]})
     console.print(
         f"Dagster UI on these runs: [bold]make dev[/] (DAGSTER_HOME={instance.root_directory}), "

@@ -21,7 +21,7 @@ from ecom_assets.keys import (
 from ecom_assets.ml.batch_scores import score_by_serving_models
 from ecom_assets.ml.dataset import fingerprint, labelled_dates, load_training_set
 from ecom_assets.ml.gate import GateThresholds, judge
-from ecom_assets.ml.registry import ModelRegistry
+from ecom_assets.ml.registry import CHALLENGER_ROLE, CHAMPION_ROLE, ModelRegistry
 from ecom_assets.ml.train import register_candidate, train
 from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.features import FEATURE_LOOKBACK_DAYS
@@ -121,14 +121,13 @@ def batch_scores(features: pl.DataFrame, lake_resource: LakeResource) -> dg.Outp
     """Every customer of features(D) scored by the champion, with score decile (1 = highest) for CRM; and,
     while a challenger is set, scored by it too (arm ``challenger``), for its realised performance."""
     scores = score_by_serving_models(features, ModelRegistry(lake_resource.get_lake()))
-    by_arm = scores.group_by("arm").agg(pl.col("model_version").first(), pl.col("score").mean())
-    versions = dict(by_arm.select("arm", "model_version").iter_rows())
+    versions = dict(scores.select("arm", "model_version").unique().iter_rows())
     return dg.Output(
         scores,
         metadata=table_metadata(
             scores,
-            model_version=versions.get("champion", "none"),
-            challenger_version=versions.get("challenger", "none"),
-            mean_score=float(scores.filter(pl.col("arm") == "champion")["score"].mean() or 0.0),
+            model_version=versions.get(CHAMPION_ROLE, "none"),
+            challenger_version=versions.get(CHALLENGER_ROLE, "none"),
+            mean_score=float(scores.filter(pl.col("arm") == CHAMPION_ROLE)["score"].mean() or 0.0),
         ),
     )
