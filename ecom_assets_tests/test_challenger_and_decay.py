@@ -13,6 +13,7 @@ from ecom_assets.defs.ml import champion
 from ecom_assets.defs.monitoring.retraining import RetrainCursor
 from ecom_assets.defs.monitoring.sensors import build_decay_retrain_sensor
 from ecom_assets.defs.resources import LakeResource, build_resources
+from ecom_assets.ml.batch_scores import score_by_serving_models
 from ecom_assets.ml.decay import decay_of
 from ecom_assets.ml.evidence import EvidenceRules, role_for_candidate, weigh
 from ecom_assets.ml.registry import ModelRegistry
@@ -61,6 +62,26 @@ def test_a_candidate_close_to_the_champion_becomes_challenger_a_far_one_does_not
     role, why = role_for_candidate(True, {"roc_auc": 0.85}, champion_metrics, shadowing)
     assert role == "challenger" and "until evidence promotes them" in why
     assert role_for_candidate(True, {"roc_auc": 0.85}, None, shadowing)[0] == "promote", "nothing to shadow"
+
+
+def test_batch_scores_carry_the_challengers_scores_beside_the_champions(lake):
+    registry = ModelRegistry(lake)
+    champion_version, challenger_version = register(registry, 1), register(registry, 2)
+    registry.promote(champion_version)
+    features = pl.DataFrame(
+        {"customer_id": ["c1", "c2"], "as_of_date": [DAY] * 2, "a": [0.0, 1.0], "b": [1.0, 0.0]}
+    )
+    assert score_by_serving_models(features, registry)["arm"].to_list() == ["champion"] * 2
+    registry.assign("challenger", challenger_version)
+    scores = score_by_serving_models(features, registry)
+    assert scores.select("arm", "model_version").unique(maintain_order=True).rows() == [
+        ("champion", champion_version),
+        ("challenger", challenger_version),
+    ]
+    assert (
+        scores.group_by("arm").agg(pl.col("customer_id").sort())["customer_id"].to_list()
+        == [["c1", "c2"]] * 2
+    )
 
 
 def test_evidence_waits_for_enough_days():
