@@ -25,7 +25,15 @@ class EcomSettings(BaseSettings):
     psi_warn: float = Field(0.1, ge=0, description="PSI at or above this marks a feature or score 'warn'")
     psi_alert: float = Field(0.2, ge=0, description="PSI at or above this is an 'alert': the model retrains")
     retrain_cooldown_hours: float = Field(
-        24.0, ge=0, description="After a drift-triggered retraining, further alerts wait this long"
+        24.0,
+        ge=0,
+        description="After a retraining a monitoring sensor requested, its further alerts wait this long",
+    )
+    decay_margin: float = Field(
+        0.03, ge=0, description="Realised ROC-AUC this far below the validation figure counts as decayed"
+    )
+    decay_days: int = Field(
+        3, ge=1, description="Consecutive decayed scoring days after which the model retrains"
     )
     engine: Literal["polars", "spark"] = Field(
         "polars", description="What computes the data layers: polars in-process, or Spark via Spark Connect"

@@ -33,6 +33,7 @@ def test_definitions_load_with_every_contract_asset():
         "ml/batch_scores",
         "monitoring/prediction_log",
         "monitoring/drift_report",
+        "monitoring/model_performance",
     }
 
 

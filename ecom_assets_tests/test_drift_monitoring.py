@@ -18,11 +18,8 @@ from ecom_assets.defs.ml import assets as ml
 from ecom_assets.defs.ml import champion
 from ecom_assets.defs.ml.jobs import daily_ml_after_medallion_sensor, retrain_job, weekly_retrain_schedule
 from ecom_assets.defs.monitoring.assets import DriftReportConfig, drift_report
-from ecom_assets.defs.monitoring.sensors import (
-    DriftCursor,
-    build_drift_retrain_sensor,
-    drift_retrain_sensor,
-)
+from ecom_assets.defs.monitoring.retraining import RetrainCursor
+from ecom_assets.defs.monitoring.sensors import build_drift_retrain_sensor, drift_retrain_sensor
 from ecom_assets.defs.partitions import daily_partitions, partition_range_tags
 from ecom_assets.defs.resources import build_resources
 from ecom_assets.keys import DRIFT_REPORT
@@ -106,7 +103,7 @@ def drift_metadata(result: dg.ExecuteInProcessResult) -> dict:
     return {key: value.value for key, value in event.metadata.items()}
 
 
-FROM_THE_START = DriftCursor().dumps()
+FROM_THE_START = RetrainCursor().dumps()
 
 
 def evaluate(sensor: dg.SensorDefinition, instance, cursor: str | None):
@@ -275,7 +272,7 @@ def test_online_scores_of_the_champion_count_as_prediction_drift(champion_lake):
         drift_of_day(reference, DAY, features, batch.with_columns(model_version=pl.lit("an-earlier-model")))
 
 
-def test_after_the_medallion_run_scores_drift_and_completed_labels_follow(instance):
+def test_after_the_medallion_run_scores_drift_completed_labels_and_outcomes_follow(instance):
     run = dg.DagsterRun(
         job_name="medallion_job",
         run_id="r1",
@@ -287,10 +284,11 @@ def test_after_the_medallion_run_scores_drift_and_completed_labels_follow(instan
         dagster_instance=instance,
         dagster_run=run,
     )
-    scores_and_drift, labels = daily_ml_after_medallion_sensor(context)
+    scores_and_drift, labels, performance = daily_ml_after_medallion_sensor(context)
     assert (scores_and_drift.job_name, scores_and_drift.partition_key) == ("daily_ml_job", "2026-03-08")
-    assert labels.job_name == "label_job"
-    assert labels.tags == partition_range_tags(dt.date(2026, 2, 26), dt.date(2026, 3, 1))
+    assert (labels.job_name, performance.job_name) == ("label_job", "model_performance_job")
+    completed = partition_range_tags(dt.date(2026, 2, 26), dt.date(2026, 3, 1))
+    assert labels.tags == completed and performance.tags == completed
 
 
 def test_ci_drift_check_fails_annotated_on_alert_only(lake, capsys):

@@ -35,6 +35,12 @@ def test_rows_outside_the_partitions_being_written_are_refused(lake):
     assert lake.read_table("t/x")["value"].to_list() == [1]
 
 
+def test_a_column_added_later_joins_the_schema_and_reads_null_in_older_partitions(lake):
+    lake.write_table("t/x", frame(D1, [1]), "day", [D1])
+    lake.write_table("t/x", frame(D2, [2]).with_columns(arm=pl.lit("challenger")), "day", [D2])
+    assert lake.read_table("t/x").sort("day").select("value", "arm").rows() == [(1, None), (2, "challenger")]
+
+
 def test_missing_table_names_itself(lake):
     with pytest.raises(TableNotFoundError, match="silver/events"):
         lake.read_table("silver/events")

@@ -1,4 +1,5 @@
-"""Batch scoring by the champion: one row per customer of features(D), with score, decile and version."""
+"""Batch scoring: one row per customer of features(D) and serving model, with score, decile, version and
+arm (the champion's rows are the campaign list; a challenger's rows are its shadow scores)."""
 
 import datetime as dt
 from pathlib import Path
@@ -8,7 +9,7 @@ import polars as pl
 from ecom_assets.keys import CUSTOMER_DAILY_FEATURES
 from ecom_assets.ml.dataset import feature_matrix
 from ecom_assets.ml.evaluation import decile
-from ecom_assets.ml.registry import LoadedModel, ModelRegistry
+from ecom_assets.ml.registry import CHALLENGER_ROLE, CHAMPION_ROLE, LoadedModel, ModelRegistry
 from ecom_assets.storage.lake import Lake
 
 BATCH_SCORES_SCHEMA = pl.Schema(
@@ -18,6 +19,7 @@ BATCH_SCORES_SCHEMA = pl.Schema(
         "score": pl.Float64(),
         "decile": pl.Int8(),
         "model_version": pl.String(),
+        "arm": pl.String(),
     }
 )
 
@@ -29,18 +31,32 @@ def require_champion(lake: Lake) -> LoadedModel:
     return loaded
 
 
-def score_features(features: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
+def score_features(features: pl.DataFrame, model: LoadedModel, arm: str = CHAMPION_ROLE) -> pl.DataFrame:
     """Deciles are per as-of date, so a ranged run ranks each day's customers among themselves."""
     if features.height == 0:
         return pl.DataFrame(schema=BATCH_SCORES_SCHEMA)
     scores = model.model.predict_proba(feature_matrix(features, model.manifest.feature_names))[:, 1]
     return (
         features.select("customer_id", "as_of_date")
-        .with_columns(score=pl.Series(scores, dtype=pl.Float64), model_version=pl.lit(model.manifest.version))
+        .with_columns(
+            score=pl.Series(scores, dtype=pl.Float64),
+            model_version=pl.lit(model.manifest.version),
+            arm=pl.lit(arm),
+        )
         .with_columns(decile(pl.col("score")).over("as_of_date").alias("decile"))
         .select(list(BATCH_SCORES_SCHEMA))
         .sort(["as_of_date", "score"], descending=[False, True])
     )
+
+
+def score_by_serving_models(features: pl.DataFrame, registry: ModelRegistry) -> pl.DataFrame:
+    """The champion's scores, and the challenger's beside them when one is set, so realised performance
+    can compare the two on the same customers."""
+    scores = [score_features(features, require_champion(registry.lake))]
+    challenger = registry.load_role(CHALLENGER_ROLE)
+    if challenger is not None:
+        scores.append(score_features(features, challenger, CHALLENGER_ROLE))
+    return pl.concat(scores)
 
 
 EXPORT_FORMATS = (".csv", ".parquet")

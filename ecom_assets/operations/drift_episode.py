@@ -1,5 +1,5 @@
-"""The drift episode of ``ecom demo``: a drifted day's report, the retraining its alert triggers, and the
-champion that ``ml/champion`` decides on.
+"""The drift episode of ``ecom demo``: a drifted day's report, the retraining its alert triggers, and what
+``ml/champion`` decides on its candidate (in the demo, shadowing it first as challenger).
 
 The Dagster daemon is not running during the demo, so the episode evaluates ``drift_retrain_sensor``
 once itself and launches the run it requests, tagged as the sensor's run so a daemon started later
@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ecom_assets.definitions import defs
-from ecom_assets.defs.monitoring.sensors import DriftCursor, drift_retrain_sensor
+from ecom_assets.defs.monitoring.retraining import RetrainCursor
+from ecom_assets.defs.monitoring.sensors import drift_retrain_sensor
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.keys import BATCH_SCORES, CHAMPION, DRIFT_REPORT
 from ecom_assets.ml.drift import report_path
@@ -23,6 +24,8 @@ from ecom_assets.operations.materialize import materialize_range
 from ecom_assets.storage.lake import Lake
 
 SHOWN_ROWS = 6
+# The demo's retraining shadows its candidate first, so the challenger's realised outcomes decide.
+SHADOW_FIRST = {"shadow_new_candidates": True}
 
 
 def _latest_drift_storage_id(instance: dg.DagsterInstance) -> int | None:
@@ -47,7 +50,10 @@ def _retrain(request: dg.RunRequest, instance: dg.DagsterInstance) -> dg.Execute
         instance=instance,
         partition_key=request.partition_key,
         tags=tags,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            "ops": {"ml__champion": {"config": SHADOW_FIRST}},
+        },
         raise_on_error=False,
     )
 
@@ -56,7 +62,7 @@ def run_drift_episode(day: dt.date, instance: dg.DagsterInstance, console: Conso
     """Batch scores and drift report of ``day``, then what the drift sensor does about them."""
     lake = Lake.from_settings()
     registry = ModelRegistry(lake)
-    cursor = DriftCursor(after_storage_id=_latest_drift_storage_id(instance)).dumps()
+    cursor = RetrainCursor(after_storage_id=_latest_drift_storage_id(instance)).dumps()
     selection = f'key:"{BATCH_SCORES}" or key:"{DRIFT_REPORT}"'
     materialize_range(day, day, selection=selection, instance=instance, console=console)
     console.print(_drift_table(lake.read_table(DRIFT_REPORT, "as_of_date", [day]), day))

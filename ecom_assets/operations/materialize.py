@@ -25,6 +25,7 @@ from ecom_assets.keys import (
     CHAMPION,
     FACT_EVENTS,
     LABEL_PURCHASE_NEXT_7D,
+    MODEL_PERFORMANCE,
     PROPENSITY_MODEL,
     SILVER_EVENTS_REJECTED,
 )
@@ -81,18 +82,22 @@ def plan(start: dt.date, end: dt.date, materialised_facts: set[str] = frozenset(
     bronze = dg.AssetSelection.groups("bronze") | dg.AssetSelection.assets(asset_key(SILVER_EVENTS_REJECTED))
     labels = dg.AssetSelection.assets(asset_key(LABEL_PURCHASE_NEXT_7D))
     model = dg.AssetSelection.assets(asset_key(PROPENSITY_MODEL), asset_key(CHAMPION))
-    scores = dg.AssetSelection.groups("ml", "monitoring") - model
+    performance = dg.AssetSelection.assets(asset_key(MODEL_PERFORMANCE))
+    scores = dg.AssetSelection.groups("ml", "monitoring") - model - performance
+    # Outcomes of the same as-of dates as the labels, once those days have been scored.
+    outcome_days = first_label_date(start, materialised_facts), end - dt.timedelta(days=LABEL_HORIZON_DAYS)
     return [
         Step("bronze and rejects", bronze, start, min(end + late, last_partition())),
-        Step("silver and gold", dg.AssetSelection.all() - bronze - labels - model - scores, start, end),
         Step(
-            "labels",
-            labels,
-            first_label_date(start, materialised_facts),
-            end - dt.timedelta(days=LABEL_HORIZON_DAYS),
+            "silver and gold",
+            dg.AssetSelection.all() - bronze - labels - model - scores - performance,
+            start,
+            end,
         ),
+        Step("labels", labels, *outcome_days),
         Step("model and champion", model, stops_the_plan=False, not_ready=_training_shortfall),
         Step("scores and monitoring", scores, start, end, not_ready=missing_champion),
+        Step("realised performance", performance, *outcome_days),
     ]
 
 
@@ -142,8 +147,12 @@ def materialize_range(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
     console: Console | None = None,
+    op_config: dict | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
-    """Run the plan's steps in order in the instance; each step is one range run visible in the UI."""
+    """Run the plan's steps in order in the instance; each step is one range run visible in the UI.
+
+    ``op_config`` configures assets by op name (``{"ml__champion": {...}}``) in the steps that run them.
+    """
     if start < first_partition() or end > last_partition():
         raise ValueError(
             f"--start/--end must lie within the daily partitions {first_partition()} .. {last_partition()}"
@@ -175,7 +184,14 @@ def materialize_range(
                 instance=instance,
                 resources=defs.resources,
                 tags={**tags, "ecom/step": step.name},
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": log_level}}},
+                    "ops": {
+                        name: {"config": config}
+                        for name, config in (op_config or {}).items()
+                        if any(name == "__".join(key.path) for key in keys)
+                    },
+                },
                 raise_on_error=False,
             )
         results.append(result)

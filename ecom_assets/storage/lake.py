@@ -91,6 +91,9 @@ class Lake:
             if self.table_exists(key):
                 literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
                 options["predicate"] = f"{partition_column} IN ({literals})"
+                # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older
+                # partitions read it as null.
+                options["schema_mode"] = "merge"
         write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
 
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:

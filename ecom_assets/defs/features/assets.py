@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from ecom_assets.defs import engine
+from ecom_assets.defs.horizon import require_complete_horizon
 from ecom_assets.defs.metadata import markdown_table, table_metadata
 from ecom_assets.defs.partitions import activity_lookback, label_horizon, partition_dates
 from ecom_assets.defs.resources import LakeResource
@@ -110,15 +111,7 @@ def label_purchase_next_7d(
             f"{context.partition_key_range.start} .. {context.partition_key_range.end}: nothing to label yet"
         )
         return
-    # Days after the last partition are refused by the mapping; days inside it that were never
-    # materialised would read as "no purchase" and teach the model wrong zeros.
-    horizon = context.asset_partition_keys_for_input("facts")
-    missing = sorted(set(horizon) - context.instance.get_materialized_partitions(asset_key(FACT_EVENTS)))
-    if missing:
-        raise ValueError(
-            f"gold/fact_events is not materialised for {missing[0]} .. {missing[-1]} ({len(missing)} days): "
-            "labels need every day of their look-ahead; materialise those days first"
-        )
+    require_complete_horizon(context)
     if engine.on_spark():
         from ecom_assets.transforms import labels_spark
 

@@ -18,11 +18,11 @@ from ecom_assets.keys import (
     LABEL_PURCHASE_NEXT_7D,
     PROPENSITY_MODEL,
 )
-from ecom_assets.ml.batch_scores import require_champion, score_features
+from ecom_assets.ml.batch_scores import score_by_serving_models
 from ecom_assets.ml.dataset import fingerprint, load_training_set
 from ecom_assets.ml.gate import GateThresholds, judge
 from ecom_assets.ml.readiness import missing_champion, training_dates
-from ecom_assets.ml.registry import ModelRegistry
+from ecom_assets.ml.registry import CHALLENGER_ROLE, CHAMPION_ROLE, ModelRegistry
 from ecom_assets.ml.train import Estimator, register_candidate, train
 from ecom_assets.settings import get_settings
 from ecom_assets.transforms.features import WARM_UP_DAYS
@@ -132,17 +132,21 @@ def propensity_model(
 def batch_scores(
     context: dg.AssetExecutionContext, features: pl.DataFrame, lake_resource: LakeResource
 ) -> Iterator[dg.Output[pl.DataFrame]]:
-    """Every customer of features(D) scored by the champion, with score decile (1 = highest) for CRM."""
+    """Every customer of features(D) scored by the champion, with score decile (1 = highest) for CRM; and,
+    while a challenger is set, scored by it too (arm ``challenger``), for its realised performance."""
     lake = lake_resource.get_lake()
     no_champion = missing_champion(lake)
     if no_champion:
         context.log.warning(f"{BATCH_SCORES}: skipped, {no_champion}")
         return
-    model = require_champion(lake)
-    scores = score_features(features, model)
+    scores = score_by_serving_models(features, ModelRegistry(lake))
+    versions = dict(scores.select("arm", "model_version").unique().iter_rows())
     yield dg.Output(
         scores,
         metadata=table_metadata(
-            scores, model_version=model.manifest.version, mean_score=figure(scores, pl.col("score").mean())
+            scores,
+            model_version=versions.get(CHAMPION_ROLE, "none"),
+            challenger_version=versions.get(CHALLENGER_ROLE, "none"),
+            mean_score=figure(scores.filter(pl.col("arm") == CHAMPION_ROLE), pl.col("score").mean()),
         ),
     )

@@ -9,6 +9,7 @@ import dagster as dg
 # objects here would list them twice.
 from ecom_assets.defs.features import jobs as feature_jobs
 from ecom_assets.defs.medallion import jobs as medallion_jobs
+from ecom_assets.defs.monitoring import jobs as monitoring_jobs
 from ecom_assets.defs.partitions import daily_partitions, first_partition, partition_range_tags
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.keys import BATCH_SCORES, CHAMPION, DRIFT_REPORT, PROPENSITY_MODEL
@@ -59,13 +60,14 @@ def _run_partitions(run: dg.DagsterRun) -> tuple[dt.date, dt.date] | None:
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[medallion_jobs.medallion_job],
-    request_jobs=[daily_ml_job, feature_jobs.label_job],
+    request_jobs=[daily_ml_job, feature_jobs.label_job, monitoring_jobs.model_performance_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
     name="daily_ml_after_medallion_sensor",
 )
 def daily_ml_after_medallion_sensor(context: dg.RunStatusSensorContext):
-    """After the medallion run of D: batch scores and drift of D, and the labels whose look-ahead just
-    completed (the run's days minus 7, since late events of those days may change them)."""
+    """After the medallion run of D: batch scores and drift of D, and the labels and realised performance
+    whose look-ahead just completed (the run's days minus 7, since late events of those days may change
+    them)."""
     days = _run_partitions(context.dagster_run)
     if days is None:
         return dg.SkipReason(f"medallion run {context.dagster_run.run_id} has no partition to follow up")
@@ -77,11 +79,15 @@ def daily_ml_after_medallion_sensor(context: dg.RunStatusSensorContext):
     horizon = dt.timedelta(days=LABEL_HORIZON_DAYS)
     label_start, label_end = max(start - horizon, first_partition()), end - horizon
     if label_end >= first_partition():
-        requests.append(
+        requests += [
             dg.RunRequest(
-                run_key=f"{run_id}-labels",
-                job_name=feature_jobs.label_job.name,
+                run_key=f"{run_id}-{suffix}",
+                job_name=job.name,
                 tags=partition_range_tags(label_start, label_end),
             )
-        )
+            for suffix, job in (
+                ("labels", feature_jobs.label_job),
+                ("performance", monitoring_jobs.model_performance_job),
+            )
+        ]
     return requests

@@ -1,39 +1,26 @@
-"""Retrain when the drift report raises an alert. The sensor only reacts to other runs, so it is on by
-default."""
+"""Retrain when the drift report raises an alert, or when the champion's realised performance decays. The
+sensors only react to other runs, so they are on by default."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import asdict, dataclass
 
 import dagster as dg
 
-from ecom_assets.defs.ml import jobs as ml_jobs
+from ecom_assets.defs.monitoring.retraining import (
+    RetrainCursor,
+    cooldown_or_setting,
+    new_materializations,
+    retrain_sensor,
+    sensor_result,
+)
+from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import asset_key
-from ecom_assets.keys import DRIFT_REPORT
+from ecom_assets.keys import CUSTOMER_DAILY_FEATURES, DRIFT_REPORT, MODEL_PERFORMANCE
+from ecom_assets.ml.decay import decay_of
 from ecom_assets.ml.psi import INSUFFICIENT_HISTORY
+from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.settings import get_settings
-
-REPORTS_PER_TICK = 100
-RETRAINED_KEPT = 400  # more than a year of daily partitions
-
-
-@dataclass(frozen=True)
-class DriftCursor:
-    """What the drift sensor has seen; Dagster stores it with the sensor, so it survives restarts."""
-
-    after_storage_id: int | None = None
-    last_retrain_at: str | None = None  # ISO time of the last retraining this sensor requested
-    retrained: tuple[str, ...] = ()  # drift partitions that already triggered one, newest last
-
-    @classmethod
-    def parse(cls, text: str | None) -> DriftCursor:
-        fields = json.loads(text) if text else {}
-        return cls(**{**fields, "retrained": tuple(fields.get("retrained", ()))})
-
-    def dumps(self) -> str:
-        return json.dumps(asdict(self))
 
 
 def _drift_status(record: dg.EventLogRecord) -> tuple[str, str]:
@@ -58,41 +45,29 @@ def _retrain_request(record: dg.EventLogRecord, max_psi: str) -> dg.RunRequest:
 
 
 def decide_retraining(
-    records: list[dg.EventLogRecord], cursor: DriftCursor, cooldown: dt.timedelta, now: dt.datetime
-) -> tuple[list[dg.RunRequest], list[str], DriftCursor]:
+    records: list[dg.EventLogRecord], cursor: RetrainCursor, cooldown: dt.timedelta, now: dt.datetime
+) -> tuple[list[dg.RunRequest], list[str], RetrainCursor]:
     """Run requests for new alerts outside the cooldown, a note on every report, and the next cursor."""
-    requests, notes, retrained = [], [], list(cursor.retrained)
-    last = dt.datetime.fromisoformat(cursor.last_retrain_at) if cursor.last_retrain_at else None
+    requests, notes = [], []
     for record in records:
         status, max_psi = _drift_status(record)
         partition = record.partition_key
+        wait = cursor.cooldown_note(now, cooldown)
         if status == INSUFFICIENT_HISTORY:
             notes.append(f"drift {partition}: {status} (PSI not meaningful yet), no retraining")
         elif status != "alert":
             notes.append(f"drift {partition}: {status} ({max_psi}), no retraining needed")
-        elif partition in retrained:
+        elif partition in cursor.retrained:
             notes.append(
                 f"drift {partition}: alert ({max_psi}), but this partition already triggered a retraining"
             )
-        elif last is not None and now < last + cooldown:
-            notes.append(
-                f"drift {partition}: alert ({max_psi}), but a retraining was requested at "
-                f"{last:%Y-%m-%d %H:%M} UTC; cooldown until {last + cooldown:%Y-%m-%d %H:%M} UTC"
-            )
+        elif wait:
+            notes.append(f"drift {partition}: alert ({max_psi}), but {wait}")
         else:
             requests.append(_retrain_request(record, max_psi))
             notes.append(f"drift {partition}: alert ({max_psi}), retraining requested")
-            retrained.append(partition)
-            last = now
-    return (
-        requests,
-        notes,
-        DriftCursor(
-            after_storage_id=records[-1].storage_id if records else cursor.after_storage_id,
-            last_retrain_at=last.isoformat() if last else None,
-            retrained=tuple(retrained[-RETRAINED_KEPT:]),
-        ),
-    )
+            cursor = cursor.requested(partition, now)
+    return requests, notes, cursor.seen(records)
 
 
 def build_drift_retrain_sensor(
@@ -100,35 +75,83 @@ def build_drift_retrain_sensor(
 ) -> dg.SensorDefinition:
     """The drift sensor; without ``cooldown`` it reads ``ECOM_RETRAIN_COOLDOWN_HOURS`` at each evaluation."""
 
-    @dg.sensor(
-        name=name,
-        job=ml_jobs.retrain_job,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests retrain_job for a monitoring/drift_report partition whose status is alert, "
-        "once per partition and at most once per cooldown.",
+    @retrain_sensor(
+        name,
+        "Requests retrain_job for a monitoring/drift_report partition whose status is alert, once per "
+        "partition and at most once per cooldown.",
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        cursor = DriftCursor.parse(context.cursor)
-        records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=asset_key(DRIFT_REPORT), after_storage_id=cursor.after_storage_id
-            ),
-            # A sensor with no cursor yet (just deployed, or reset) judges only the newest report: older
-            # alerts are history, and one retraining on today's data answers them all.
-            limit=REPORTS_PER_TICK if context.cursor else 1,
-            ascending=bool(context.cursor),
-        ).records
+        cursor = RetrainCursor.parse(context.cursor)
+        records = new_materializations(context, DRIFT_REPORT, cursor)
         if not records:
             return dg.SkipReason("no new monitoring/drift_report materialisation since the last evaluation")
-        wait = cooldown if cooldown is not None else dt.timedelta(hours=get_settings().retrain_cooldown_hours)
-        requests, notes, cursor = decide_retraining(list(records), cursor, wait, dt.datetime.now(dt.UTC))
-        if not requests:
-            return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(notes)), cursor=cursor.dumps())
-        context.log.info("; ".join(notes))
-        return dg.SensorResult(run_requests=requests, cursor=cursor.dumps())
+        wait = cooldown_or_setting(cooldown)
+        requests, notes, cursor = decide_retraining(records, cursor, wait, dt.datetime.now(dt.UTC))
+        return sensor_result(context, requests, notes, cursor)
 
     return _sensor
 
 
 drift_retrain_sensor = build_drift_retrain_sensor()
+
+
+def _latest_scored_day(instance: dg.DagsterInstance) -> str | None:
+    partitions = instance.get_materialized_partitions(asset_key(CUSTOMER_DAILY_FEATURES))
+    return max(partitions) if partitions else None
+
+
+def build_decay_retrain_sensor(
+    margin: float | None = None,
+    days: int | None = None,
+    cooldown: dt.timedelta | None = None,
+    name: str = "decay_retrain_sensor",
+) -> dg.SensorDefinition:
+    """The decay sensor; unset arguments come from ``ECOM_DECAY_MARGIN``, ``ECOM_DECAY_DAYS`` and
+    ``ECOM_RETRAIN_COOLDOWN_HOURS`` at each evaluation."""
+
+    @retrain_sensor(
+        name,
+        "Requests retrain_job when the champion's realised ROC-AUC (monitoring/model_performance) stays "
+        "below its validation ROC-AUC by a margin for several consecutive days, at most once per cooldown.",
+    )
+    def _sensor(
+        context: dg.SensorEvaluationContext, lake_resource: LakeResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        cursor = RetrainCursor.parse(context.cursor)
+        records = new_materializations(context, MODEL_PERFORMANCE, cursor)
+        if not records:
+            return dg.SkipReason(f"no new {MODEL_PERFORMANCE} materialisation since the last evaluation")
+        cursor = cursor.seen(records)
+        lake = lake_resource.get_lake()
+        champion = ModelRegistry(lake).champion_version()
+        if champion is None:
+            return sensor_result(context, [], ["no champion to judge"], cursor)
+        settings = get_settings()
+        verdict = decay_of(
+            lake.read_table(MODEL_PERFORMANCE),
+            champion,
+            settings.decay_margin if margin is None else margin,
+            settings.decay_days if days is None else days,
+        )
+        if not verdict.decayed:
+            return sensor_result(context, [], [verdict.reason], cursor)
+        trigger = f"{champion}@{verdict.last_day}"
+        held_back = (
+            "this decay already triggered a retraining"
+            if trigger in cursor.retrained
+            else cursor.cooldown_note(dt.datetime.now(dt.UTC), cooldown_or_setting(cooldown))
+        )
+        if held_back:
+            return sensor_result(context, [], [f"{verdict.reason}, but {held_back}"], cursor)
+        request = dg.RunRequest(
+            run_key=f"decay-retrain-{trigger}",
+            partition_key=_latest_scored_day(context.instance) or str(verdict.last_day),
+            tags={"ecom/trigger": "decay", "ecom/decay": verdict.reason[:200]},
+        )
+        notes = [f"{verdict.reason}: retraining requested"]
+        return sensor_result(context, [request], notes, cursor.requested(trigger, dt.datetime.now(dt.UTC)))
+
+    return _sensor
+
+
+decay_retrain_sensor = build_decay_retrain_sensor()
