@@ -8,6 +8,7 @@ from polars.testing import assert_frame_equal
 from ecom_assets.events.simulator import simulate
 from ecom_assets.keys import (
     BRONZE_EVENTS,
+    CUSTOMER_DAILY_ACTIVITY,
     CUSTOMER_DAILY_FEATURES,
     DIM_CUSTOMER,
     FACT_EVENTS,
@@ -30,6 +31,7 @@ TABLES_BY_KEY = {
     SILVER_EVENTS_REJECTED: ["arrival_date", "source_file", "line_number"],
     FACT_EVENTS: ["event_id"],
     DIM_CUSTOMER: ["customer_id"],
+    CUSTOMER_DAILY_ACTIVITY: ["event_date", "customer_id"],
     CUSTOMER_DAILY_FEATURES: ["as_of_date", "customer_id"],
     LABEL_PURCHASE_NEXT_7D: ["as_of_date", "customer_id"],
 }

@@ -11,8 +11,8 @@ import pytest
 from ecom_assets.events.rees46 import import_rees46
 from ecom_assets.events.simulator import simulate
 from ecom_assets.storage.lake import Lake
-from ecom_assets.transforms import bronze, features, gold, labels, silver, silver_quality
-from ecom_assets_tests.fact_events_factory import event, fact_events
+from ecom_assets.transforms import activity, bronze, features, gold, labels, silver, silver_quality
+from ecom_assets_tests.fact_events_factory import event, fact_events, shop_history
 from ecom_assets_tests.shared_data import REES46_SAMPLE, needs_rees46_sample
 from ecom_assets_tests.spark_support import assert_same_table, from_polars, on_sail, to_polars
 from ecom_assets_tests.test_medallion_assets import FAULTY as EVERY_FAULT
@@ -20,6 +20,7 @@ from ecom_assets_tests.test_medallion_assets import FAULTY as EVERY_FAULT
 pytest.importorskip("pyspark.sql.connect", reason="the spark extra is not installed")
 
 from ecom_assets.transforms import (  # noqa: E402
+    activity_spark,
     bronze_spark,
     features_spark,
     gold_spark,
@@ -115,18 +116,49 @@ def test_dim_customer_breaks_timestamp_ties_by_event_id_in_both_engines(spark):
         assert_same_table(got.select(expected.columns), expected, ["customer_id"])
 
 
-def test_features_and_labels_are_equal(spark, silver_events):
+def test_activity_features_and_labels_are_equal(spark, silver_events):
     facts = gold.build_fact_events(silver_events)
-    as_of_dates = EVENT_DATES
-    expected = features.build_customer_daily_features(facts, as_of_dates)
     spark_facts = from_polars(spark, facts)
-    got = features_spark.build_customer_daily_features(spark, spark_facts, as_of_dates)
-    assert expected.height > 0
+    daily = activity.build_customer_daily_activity(facts)
+    got_daily = activity_spark.build_customer_daily_activity(spark_facts)
+    assert daily["abandoned_sessions"].sum() > 0 and daily["orders"].sum() > 0
+    assert_same_table(to_polars(got_daily), daily, activity.DAY)
+    # first dates from the dimension reach as-of dates before a customer's activity in the window
+    first_dates = features.first_dates(gold.build_dim_customer(facts))
+    got_first_dates = features_spark.first_dates(gold_spark.build_dim_customer(spark_facts))
+    assert_same_table(to_polars(got_first_dates), first_dates, ["customer_id"])
+    as_of_dates = [*EVENT_DATES, EVENT_DATES[-1] + dt.timedelta(days=30)]
+    expected = features.build_customer_daily_features(daily, as_of_dates, first_dates)
+    got = features_spark.build_customer_daily_features(
+        spark, from_polars(spark, daily), as_of_dates, got_first_dates
+    )
+    assert expected.height > 0 and expected["days_since_first_order"].max() > 0
     assert_same_table(to_polars(got), expected, ["as_of_date", "customer_id"])
     expected_labels = labels.build_label_purchase_next_7d(expected, facts)
     got_labels = labels_spark.build_label_purchase_next_7d(from_polars(spark, expected), spark_facts)
     assert expected_labels[labels.LABEL].sum() > 0
     assert_same_table(to_polars(got_labels), expected_labels, ["as_of_date", "customer_id"])
+
+
+def _features_of_facts_by_spark(spark, facts: pl.DataFrame, as_of_dates: list[dt.date]):
+    spark_facts = from_polars(spark, facts)
+    return features_spark.build_customer_daily_features(
+        spark,
+        activity_spark.build_customer_daily_activity(spark_facts),
+        as_of_dates,
+        features_spark.first_dates(gold_spark.build_dim_customer(spark_facts)),
+    )
+
+
+def test_repeat_buyer_features_are_equal_over_a_long_history(spark):
+    facts = shop_history(customers=30, days=120, start=START, seed=2)
+    # the first as-of dates come before many customers' first order, the last after the 90-day look-back
+    as_of_dates = [START + dt.timedelta(days=n) for n in (3, 40, 100, 119)]
+    expected = features.features_from_facts(facts, as_of_dates)
+    assert expected["order_gap_std_90d"].max() > 0 and expected["days_since_first_order"].min() == 0
+    assert expected["tenure_days"].max() == features.NOT_SEEN_DAYS
+    got = to_polars(_features_of_facts_by_spark(spark, facts, as_of_dates))
+    assert_same_table(got, expected, ["as_of_date", "customer_id"])
 
 
 def test_sail_interval_window_frames_are_still_wrong_so_features_use_day_numbers(spark):

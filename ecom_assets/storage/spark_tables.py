@@ -30,6 +30,9 @@ _SPARK_TYPES: dict[type[pl.DataType], T.DataType] = {
 
 def spark_type(dtype: pl.DataType) -> T.DataType:
     """The Spark type that Delta stores as the polars type does (delta-rs writes UInt32 as integer)."""
+    if isinstance(dtype, pl.List):
+        inner = dtype.inner  # as declared: pl.List(pl.String) keeps the class, not an instance
+        return T.ArrayType(spark_type(inner if isinstance(inner, pl.DataType) else inner()))
     return _SPARK_TYPES[dtype.base_type()]
 
 

@@ -42,6 +42,7 @@ def build_dim_customer(facts: DataFrame) -> DataFrame:
             _share("app").alias("app_share"),
             F.count_distinct(F.when(purchase, F.col("order_id"))).cast("int").alias("lifetime_orders"),
             F.sum("revenue").alias("lifetime_revenue"),
+            F.min(F.when(purchase, F.col("event_ts"))).alias("first_order_at"),
             F.max(F.when(purchase, F.col("event_ts"))).alias("last_purchase_at"),
         )
     )

@@ -38,14 +38,18 @@ FEATURE_CATALOGUE = markdown_table(
     **daily_table("event_date"),
 )
 def customer_daily_activity(
-    context: dg.AssetExecutionContext, lake_resource: LakeResource
-) -> dg.Output[pl.DataFrame]:
+    context: dg.AssetExecutionContext, lake_resource: LakeResource, spark: engine.SparkParam
+) -> dg.Output:
     """One row per known customer per event date: events by type, sessions, orders, revenue, products."""
     lake = lake_resource.get_lake()
-    days = [
-        build_customer_daily_activity(lake.read_table(FACT_EVENTS, "event_date", [day]))
-        for day in partition_dates(context)
-    ]
+    dates = partition_dates(context)
+    if engine.on_spark():
+        from ecom_assets.transforms import activity_spark
+
+        facts = engine.TableSlice(lake.table_uri(FACT_EVENTS), "event_date", tuple(dates))
+        by_spark = activity_spark.build_customer_daily_activity(engine.read_with_spark(spark, facts))
+        return engine.write_with_spark(context, spark, by_spark)
+    days = [build_customer_daily_activity(lake.read_table(FACT_EVENTS, "event_date", [day])) for day in dates]
     activity = pl.concat(days)
     return dg.Output(
         activity, metadata=table_metadata(activity, customers=activity["customer_id"].n_unique())
