@@ -15,8 +15,8 @@ def test_a_short_range_completes_what_it_can_and_names_each_skipped_step(lake, c
 
     printed = capsys.readouterr().err
     skipped = [line for line in printed.splitlines() if "skipped" in line]
-    assert len(skipped) == 3, printed
-    labels, model, scores = skipped
+    assert len(skipped) == 4, printed
+    labels, model, scores, performance = skipped
     assert (
         "labels: skipped, no as-of date up to 2026-09-28 has its 7-day look-ahead yet; land 3 more days"
         in labels
@@ -24,5 +24,6 @@ def test_a_short_range_completes_what_it_can_and_names_each_skipped_step(lake, c
     assert "model and champion: skipped, 0 of the 3 labelled as-of dates it needs" in model
     assert model.endswith("land 32 more days")
     assert "scores and monitoring: skipped, no champion yet" in scores
+    assert "realised performance: skipped, no as-of date up to 2026-09-28 has its 7-day" in performance
     assert lake.read_table("gold/customer_daily_features")["as_of_date"].max() == end
     assert not lake.table_exists("ml/batch_scores")
