@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_json
 from starlette.routing import Route
 
 from serving.errors import NOT_READY, TOO_LARGE, UNAUTHORIZED, feature_errors, not_ready
@@ -53,7 +54,7 @@ def score_route(service: ScoringService) -> Route:
             raise not_ready(error) from None
         except FeatureNamesError as error:
             raise feature_errors(error) from None
-        return Response(scored.model_dump_json(), media_type="application/json")
+        return Response(to_json(scored), media_type="application/json")
 
     return Route("/score", score, methods=["POST"])
 
