@@ -36,21 +36,20 @@ class ServedModel:
     cold_score: float  # the score of every customer the features do not know
 
 
+COLD = -1  # the lookup position of a customer the features do not know
+
+
 @dataclass(frozen=True)
 class ServedArm:
     role: str  # champion or challenger
     model: ServedModel
-    scores: list[float]  # per row of the snapshot's feature index; empty without features
+    # The score of each row of the snapshot's feature index, then the cold-start score: looking up
+    # position ``COLD`` (-1) answers a customer the features do not know.
+    scores: list[float]
 
     @property
     def version(self) -> str:
         return self.model.manifest.version
-
-    def lookup(self, position: int | None) -> tuple[float, bool]:
-        """The score of an indexed row, or the cold-start score; and whether it was a cold start."""
-        if position is None:
-            return self.model.cold_score, True
-        return self.scores[position], False
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,10 @@ class Snapshot:
 
 def score_rows(model: ServedModel, features: FeatureIndex | None) -> list[float]:
     if features is None:
-        return []
+        return [model.cold_score]
     with threadpool_limits(1):  # an OpenMP pool next to the serving thread would only contend
-        return model.scorer.score_many(features.matrix(model.manifest.feature_names)).tolist()
+        scores = model.scorer.score_many(features.matrix(model.manifest.feature_names))
+    return [*scores.tolist(), model.cold_score]
 
 
 class ModelStore:

@@ -6,9 +6,9 @@ a thread hop. Every failure a client can cause maps to 401, 413, 422 or 503, nev
 
 from __future__ import annotations
 
+import orjson
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic_core import to_json
 
 from serving.errors import BAD_BODY, NOT_READY, UNAUTHORIZED, not_ready
 from serving.model_store import ServedArm
@@ -47,8 +47,8 @@ def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics) -
             scored = service.score_customers(request.customer_ids)
         except NotReadyError as error:
             raise not_ready(error) from None
-        # Serialised in one call: validating 1,000 answers through the response model would cost more.
-        return Response(to_json(scored), media_type="application/json")
+        # One orjson call: validating 1,000 answers through the response model would cost several times more.
+        return Response(orjson.dumps(scored), media_type="application/json")
 
     @app.get("/health", tags=["operations"])
     async def health() -> Health:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import to_json
 from starlette.routing import Route
 
 from serving.errors import NOT_READY, TOO_LARGE, UNAUTHORIZED, feature_errors, not_ready
@@ -54,7 +54,7 @@ def score_route(service: ScoringService) -> Route:
             raise not_ready(error) from None
         except FeatureNamesError as error:
             raise feature_errors(error) from None
-        return Response(to_json(scored), media_type="application/json")
+        return Response(orjson.dumps(scored), media_type="application/json")
 
     return Route("/score", score, methods=["POST"])
 

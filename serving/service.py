@@ -20,7 +20,7 @@ from typing import TypedDict
 
 import numpy as np
 
-from serving.model_store import ModelStore, ServedArm, Snapshot
+from serving.model_store import COLD, ModelStore, ServedArm, Snapshot
 from serving.prediction_log import PredictionLog
 from serving.prometheus import ScoreCounts
 from serving.settings import ChallengerMode
@@ -109,57 +109,65 @@ class ScoringService:
             yield snapshot.champion, True, [place for place in everyone if not chosen[place]]
 
     def _lookup(
-        self, snapshot: Snapshot, arm: ServedArm, customer_id: str, position: int | None, served: bool
+        self, snapshot: Snapshot, arm: ServedArm, customer_id: str, position: int, served: bool
     ) -> Scored:
-        score, cold_start = arm.lookup(position)
+        score, cold_start = arm.scores[position], position == COLD
         self.prediction_log.record(
             customer_id, score, arm.version, cold_start, snapshot.as_of_days, arm.role, served
         )
         self.counts.add(arm.role, served, 1, int(cold_start))
-        as_of = snapshot.features.as_of if snapshot.features else None
-        return Scored(
-            customer_id=customer_id,
-            score=score,
-            model_version=arm.version,
-            features_as_of=as_of,
-            cold_start=cold_start,
-            arm=arm.role,
-        )
+        return {
+            "customer_id": customer_id,
+            "score": score,
+            "model_version": arm.version,
+            "features_as_of": snapshot.features.as_of if snapshot.features else None,
+            "cold_start": cold_start,
+            "arm": arm.role,
+        }
 
     def score_customer(self, customer_id: str) -> Scored:
         snapshot = self._snapshot(need_features=True)
-        position = snapshot.features.rows.get(customer_id) if snapshot.features else None
+        position = snapshot.features.rows.get(customer_id, COLD) if snapshot.features else COLD
         answering, shadow = self._arms(snapshot, customer_id)
         if shadow is not None:
             self._lookup(snapshot, shadow, customer_id, position, served=False)
         return self._lookup(snapshot, answering, customer_id, position, served=True)
 
     def score_customers(self, customer_ids: list[str]) -> list[Scored]:
+        """Batch lookups: one pass per arm over plain lists, rows logged per arm in one call."""
         snapshot = self._snapshot(need_features=True)
         features = snapshot.features
         assert features is not None  # _snapshot checked it
-        positions = [features.rows.get(customer_id) for customer_id in customer_ids]
-        answers: dict[int, Scored] = {}
-        for arm, served, places in self._assignments(snapshot, customer_ids):
-            ids = [customer_ids[place] for place in places]
-            scored = [arm.lookup(positions[place]) for place in places]
-            scores = [score for score, _ in scored]
-            cold = [cold_start for _, cold_start in scored]
+        rows, as_of = features.rows, features.as_of
+        positions = [rows.get(customer_id, COLD) for customer_id in customer_ids]
+        answers: list[Scored] = []
+        places: list[int] = []
+        for arm, served, picked in self._assignments(snapshot, customer_ids):
+            ids = [customer_ids[place] for place in picked]
+            scores = [arm.scores[positions[place]] for place in picked]
+            cold = [positions[place] == COLD for place in picked]
             self.prediction_log.record_many(
                 ids, scores, arm.version, cold, snapshot.as_of_days, arm.role, served
             )
-            self.counts.add(arm.role, served, len(places), sum(cold))
+            self.counts.add(arm.role, served, len(picked), sum(cold))
             if served:
-                for place, customer_id, score, cold_start in zip(places, ids, scores, cold, strict=True):
-                    answers[place] = Scored(
-                        customer_id=customer_id,
-                        score=score,
-                        model_version=arm.version,
-                        features_as_of=features.as_of,
-                        cold_start=cold_start,
-                        arm=arm.role,
-                    )
-        return [answers[place] for place in range(len(customer_ids))]
+                version, role = arm.version, arm.role
+                places += picked
+                answers += [
+                    {
+                        "customer_id": customer_id,
+                        "score": score,
+                        "model_version": version,
+                        "features_as_of": as_of,
+                        "cold_start": cold_start,
+                        "arm": role,
+                    }
+                    for customer_id, score, cold_start in zip(ids, scores, cold, strict=True)
+                ]
+        if places == list(range(len(customer_ids))):
+            return answers
+        by_place = dict(zip(places, answers, strict=True))  # split mode: two arms, back in request order
+        return [by_place[place] for place in range(len(customer_ids))]
 
     def _score_vector(self, arm: ServedArm, features: dict[str, float], served: bool) -> Scored:
         names = arm.model.manifest.feature_names
