@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=20, help="per endpoint")
-    parser.add_argument("--swap-seconds", type=float, default=5.0, help="champion swap interval (temp lake)")
+    parser.add_argument("--swap-seconds", type=float, default=10.0, help="champion swap interval (temp lake)")
     parser.add_argument("--challenger-mode", default="off", choices=["off", "shadow", "split"])
     args = parser.parse_args()
     if shutil.which("wrk") is None:

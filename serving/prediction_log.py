@@ -23,17 +23,19 @@ import polars as pl
 from ecom_assets.keys import PREDICTION_LOG
 from ecom_assets.storage.lake import Lake
 
-PREDICTION_LOG_SCHEMA = {
-    "logged_at": pl.Datetime("us", "UTC"),
-    "log_date": pl.Date,
-    "customer_id": pl.String,
-    "score": pl.Float64,
-    "model_version": pl.String,
-    "cold_start": pl.Boolean,
-    "features_as_of": pl.Date,
-    "arm": pl.String,
-    "served": pl.Boolean,
-}
+PREDICTION_LOG_SCHEMA = pl.Schema(
+    {  # instances, not classes: one value type for the type checker
+        "logged_at": pl.Datetime("us", "UTC"),
+        "log_date": pl.Date(),
+        "customer_id": pl.String(),
+        "score": pl.Float64(),
+        "model_version": pl.String(),
+        "cold_start": pl.Boolean(),
+        "features_as_of": pl.Date(),
+        "arm": pl.String(),
+        "served": pl.Boolean(),
+    }
+)
 EPOCH = dt.date(1970, 1, 1)
 
 log = logging.getLogger(__name__)
