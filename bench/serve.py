@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -84,15 +85,25 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
-def run_wrk(url: str, path: str, bodies: list[dict] | None, args: argparse.Namespace, root: Path) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far: what a request costs, whatever else runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    url: str, pid: int, path: str, bodies: list[dict] | None, args: argparse.Namespace, root: Path
+) -> dict:
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "--timeout", "5s"]
     if bodies is not None:
         script = root / f"wrk{path.replace('/', '_')}.lua"
         script.write_text(lua_script(path, bodies))
         command += ["-s", str(script)]
     before = {name: metric_value(url, line) for name, line in COUNTED.items()}
+    cpu_before = cpu_seconds(pid)
     output = subprocess.run([*command, f"{url}{path}"], capture_output=True, text=True, check=True).stdout
     figures = parse_wrk(output)
+    figures["cpu_us"] = (cpu_seconds(pid) - cpu_before) / (figures["rps"] * args.seconds) * 1e6
     figures |= {name: metric_value(url, line) - before[name] for name, line in COUNTED.items()}
     return figures
 
@@ -150,7 +161,7 @@ def main() -> None:
             "serving_challenger_mode": args.challenger_mode,
         }
         started = time.perf_counter()
-        with service_process(lake, root, **settings) as (url, _):
+        with service_process(lake, root, **settings) as (url, process):
             wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="/ready", timeout=120)
             print(f"process start to /ready: {time.perf_counter() - started:.1f} s")
             stop = threading.Event()
@@ -159,7 +170,7 @@ def main() -> None:
                 swapper.start()
             try:
                 results = {
-                    name: run_wrk(url, path, bodies, args, root) | {"per_request": per_request}
+                    name: run_wrk(url, process.pid, path, bodies, args, root) | {"per_request": per_request}
                     for name, (path, bodies, per_request) in cases(args.customers).items()
                 }
             finally:
@@ -170,19 +181,23 @@ def main() -> None:
 
 
 def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
-    floor = results["GET /health"]["rps"]
+    floor = results["GET /health"]
     print(
         f"\nwrk: one thread, {args.connections} connections, {args.seconds} s per endpoint;"
         " one uvicorn worker"
     )
-    header = f"{'endpoint':<28}{'req/s':>8}{'scores/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
-    print(header + f"{'failed':>7}{'flushes':>8}{'reloads':>8}{'vs /health':>11}")
+    print("cpu µs/req: the service process's CPU time per request (what one core can sustain is 1e6 / it)")
+    header = (
+        f"{'endpoint':<28}{'req/s':>8}{'scores/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'failed':>7}"
+    )
+    print(header + f"{'flushes':>8}{'reloads':>8}{'vs /health':>11}{'cpu µs/req':>11}{'by cpu':>8}")
     for name, figures in results.items():
         scores = figures["rps"] * figures["per_request"]
         print(
             f"{name:<28}{figures['rps']:>8.0f}{scores:>10.0f}{figures['p50_ms']:>8.2f}{figures['p99_ms']:>8.2f}"
             f"{figures['max_ms']:>8.1f}{figures['failed']:>7.0f}{figures['flushes']:>8.0f}"
-            f"{figures['reloads']:>8.0f}{figures['rps'] / floor:>10.0%}"
+            f"{figures['reloads']:>8.0f}{figures['rps'] / floor['rps']:>10.0%}{figures['cpu_us']:>11.0f}"
+            f"{floor['cpu_us'] / figures['cpu_us']:>7.0%}"
         )
 
 

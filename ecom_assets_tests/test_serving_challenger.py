@@ -115,12 +115,13 @@ def test_shadow_scores_are_logged_but_never_change_an_answer(lake_with_two_arms)
             )
 
     started = dt.datetime.now(dt.UTC)
-    plain, _, _ = answers("off")
+    plain, model_off, _ = answers("off")
     shadowed, model, metrics = answers("shadow")
 
     assert shadowed == plain
     assert {answer["arm"] for answer in shadowed} == {"champion"}
     assert model["challenger"]["version"] == challenger.version
+    assert model_off["challenger"] is None  # with the mode off the challenger is not even loaded
     logged = _log(lake).filter(pl.col("logged_at") >= started)
     answered = len(plain)
     # off: one served row per answer; shadow: the same again, plus one unserved challenger row each

@@ -40,7 +40,7 @@ async def keep_fresh(store: ModelStore, interval_seconds: float) -> None:
 def create_app(settings: ServingSettings | None = None, lake: Lake | None = None) -> FastAPI:
     settings = settings or ServingSettings()
     lake = lake or Lake.from_settings()
-    store = ModelStore(lake)
+    store = ModelStore(lake, with_challenger=settings.challenger_mode != "off")
     prediction_log = PredictionLog(
         lake, settings.prediction_log_flush_seconds, settings.prediction_log_max_pending
     )

@@ -77,8 +77,9 @@ def score_rows(model: ServedModel, features: FeatureIndex | None) -> list[float]
 
 
 class ModelStore:
-    def __init__(self, lake: Lake):
+    def __init__(self, lake: Lake, with_challenger: bool = True):
         self.lake = lake
+        self.with_challenger = with_challenger  # with the challenger mode off, it is not even loaded
         self.registry = ModelRegistry(lake)
         self.snapshot: Snapshot | None = None
         self.problem: str | None = "starting: the champion pointer has not been read yet"
@@ -97,7 +98,7 @@ class ModelStore:
         """Pick up new role pointers or a newly written features partition; runs off the request path."""
         try:
             champion_version = self.registry.version_in(CHAMPION_ROLE)
-            challenger_version = self.registry.version_in(CHALLENGER_ROLE)
+            challenger_version = self.registry.version_in(CHALLENGER_ROLE) if self.with_challenger else None
             table_version = features_version(self.lake)
         except Exception as error:  # storage hiccup: keep serving, try again at the next poll
             log.exception("cannot read the model registry or the features table in %s", self.lake.uri)

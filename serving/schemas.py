@@ -71,11 +71,12 @@ class ArmInfo(BaseModel):
 
 
 class ModelInfo(ArmInfo):
-    """The champion at the top level; the challenger, when the registry names one, beside it."""
+    """The champion at the top level; the challenger beside it, when the registry names one and the
+    challenger mode is not off."""
 
     features_as_of: dt.date | None
     customers_indexed: int
-    challenger: ArmInfo | None = Field(description="The challenger model, null when there is none")
+    challenger: ArmInfo | None = Field(description="The challenger served, null when there is none")
     challenger_mode: Literal["off", "shadow", "split"] = Field(
         description="off: champion only; shadow: the challenger scores every request unserved; "
         "split: it answers challenger_share of customers"

@@ -49,7 +49,7 @@ def score_route(service: ScoringService) -> Route:
             if isinstance(asked, ScoreByCustomer):
                 scored = service.score_customer(asked.customer_id)
             else:
-                scored = service.score_features(asked.features.model_dump())
+                scored = service.score_features(vars(asked.features))  # the validated fields, not a copy
         except NotReadyError as error:
             raise not_ready(error) from None
         except FeatureNamesError as error:
