@@ -1,7 +1,7 @@
 """A soak of the scoring service: a steady request rate for a long time, with a model reload every
 minute; reports failed requests, p99 and the server's memory per minute (goals: 0 failed, flat lines).
 
-    .venv/bin/python bench/soak.py [--minutes 30] [--rate 500] [--customers 100000]
+    .venv/bin/python bench/soak.py [--minutes 30] [--rate 200] [--customers 100000]
 
 The load is open-loop: each of ``--connections`` keep-alive connections sends on a fixed schedule and
 a request's latency counts from when it was due, so a stall shows as latency rather than as fewer
@@ -135,7 +135,7 @@ def reload_every(lake, versions: list[str], seconds: float, stop: threading.Even
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=30)
-    parser.add_argument("--rate", type=float, default=500, help="requests per second, all connections")
+    parser.add_argument("--rate", type=float, default=200, help="requests per second, all connections")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--reload-seconds", type=float, default=60)
