@@ -151,8 +151,9 @@ def main() -> None:
         if args.lake:
             lake, versions = Lake(args.lake), list[str]()
         else:
-            lake, versions = production_model_lake(root, args.customers)
-            ModelRegistry(lake).assign("challenger", versions[1], reason="bench")
+            lake, versions = production_model_lake(root, args.customers, models=3)
+            # A third model as the challenger: the champion's swaps load a model no arm serves yet.
+            ModelRegistry(lake).assign("challenger", versions.pop(), reason="bench")
         print(f"{args.customers:,} customers indexed; challenger mode {args.challenger_mode}")
         # The service's own defaults, not the tests' fast polling.
         settings = {

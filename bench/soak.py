@@ -129,7 +129,6 @@ def reload_every(lake, versions: list[str], seconds: float, stop: threading.Even
     while not stop.wait(seconds):
         turn += 1
         registry.promote(versions[turn % 2], reason="soak: a reload every interval")
-        registry.assign("challenger", versions[(turn + 1) % 2], reason="soak")
 
 
 def main() -> None:
@@ -142,7 +141,9 @@ def main() -> None:
     parser.add_argument("--challenger-mode", default="shadow", choices=["off", "shadow", "split"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        lake, versions = production_model_lake(Path(tmp), args.customers)
+        lake, versions = production_model_lake(Path(tmp), args.customers, models=3)
+        # A third model as the challenger: each champion swap loads and scores a model no arm serves.
+        ModelRegistry(lake).assign("challenger", versions.pop(), reason="soak")
         settings = {"reload_interval_seconds": "10", "serving_challenger_mode": args.challenger_mode}
         with service_process(lake, Path(tmp), **settings) as (url, process):
             wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="/ready", timeout=120)

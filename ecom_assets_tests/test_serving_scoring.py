@@ -97,6 +97,26 @@ def test_lookup_scores_are_predict_proba_of_every_indexed_customer(lake):
         assert arm.scores[snapshot.features.rows["c00-00123"]] == expected[123]
 
 
+def test_a_promoted_challenger_is_served_as_champion_without_loading_or_scoring_again(lake):
+    write_features(lake)
+    register_model(lake, seed=1)
+    challenger = register_model(lake, seed=2, role=CHALLENGER_ROLE)
+    store = ModelStore(lake)
+    store.refresh()
+    before = store.snapshot
+
+    registry = ModelRegistry(lake)
+    registry.promote(challenger.version)
+    registry.clear(CHALLENGER_ROLE)
+    store.refresh()
+
+    after = store.snapshot
+    assert after is not before and after.challenger is None
+    assert (after.champion.role, after.champion.version) == ("champion", challenger.version)
+    assert after.champion.model is before.challenger.model
+    assert after.champion.scores is before.challenger.scores
+
+
 def test_prediction_log_appends_what_was_queued(lake):
     log = PredictionLog(lake, flush_seconds=60, max_pending=3)
     as_of = epoch_days(dt.date(2026, 11, 1))

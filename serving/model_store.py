@@ -63,6 +63,10 @@ class Snapshot:
     def arm(self, role: str) -> ServedArm | None:
         return self.champion if role == CHAMPION_ROLE else self.challenger
 
+    def arm_serving(self, version: str) -> ServedArm | None:
+        """The arm that serves this version in either role: a promoted challenger is not loaded twice."""
+        return next((arm for arm in (self.champion, self.challenger) if arm and arm.version == version), None)
+
     @property
     def as_of_days(self) -> int | None:
         return epoch_days(self.features.as_of) if self.features else None
@@ -121,10 +125,11 @@ class ModelStore:
         self._swap(champion, challenger, features, table_version, problem, current)
 
     def _model(self, role: str, version: str, current: Snapshot | None) -> ServedModel | None:
+        loaded = current.arm_serving(version) if current else None
+        if loaded:
+            return loaded.model
         arm = current.arm(role) if current else None
         serving = arm.model if arm else None
-        if serving and serving.manifest.version == version:
-            return serving
         if self.refused.get(role) == version:
             return serving
         try:
@@ -199,7 +204,7 @@ class ModelStore:
     def _arm(
         self, role: str, model: ServedModel, features: FeatureIndex | None, current: Snapshot | None
     ) -> ServedArm:
-        previous = current.arm(role) if current else None
+        previous = current.arm_serving(model.manifest.version) if current else None
         if previous and previous.model is model and current and current.features is features:
-            return previous
+            return previous if previous.role == role else ServedArm(role, model, previous.scores)
         return ServedArm(role, model, score_rows(model, features))
