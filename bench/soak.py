@@ -96,7 +96,7 @@ async def soak(url: str, pid: int, args: argparse.Namespace) -> list[tuple]:
     )
     rows = []
     print(
-        f"{'minute':>6}{'requests':>10}{'failed':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+        f"{'minute':>6}{'requests':>10}{'failed':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}"
         f"{'RSS MB':>8}{'reloads':>8}"
     )
     for minute in range(1, args.minutes + 1):
@@ -116,7 +116,8 @@ async def soak(url: str, pid: int, args: argparse.Namespace) -> list[tuple]:
             reloads,
         )
         print(
-            f"{row[0]:>6}{row[1]:>10}{row[2]:>8}{row[3]:>8.2f}{row[4]:>8.2f}{row[5]:>8.1f}{row[6]:>8.0f}{row[7]:>8.0f}"
+            f"{row[0]:>6}{row[1]:>10}{row[2]:>8}{row[3]:>10.2f}{row[4]:>10.2f}{row[5]:>10.1f}"
+            f"{row[6]:>8.0f}{row[7]:>8.0f}"
         )
         rows.append(row)
     await load
