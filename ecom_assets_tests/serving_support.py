@@ -21,7 +21,8 @@ from threadpoolctl import threadpool_limits
 
 from ecom_assets.keys import CUSTOMER_DAILY_FEATURES
 from ecom_assets.ml.dataset import feature_matrix
-from ecom_assets.ml.registry import ModelManifest, ModelRegistry
+from ecom_assets.ml.registry import CHAMPION_ROLE, ModelManifest, ModelRegistry
+from ecom_assets.ml.train import build_pipeline
 from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.features import FEATURE_NAMES, FEATURES_SCHEMA
 from ecom_assets_tests.processes import background_process
@@ -46,8 +47,9 @@ def write_features(lake: Lake, as_of: dt.date = AS_OF, customers: int = 300, see
     return frame
 
 
-def register_model(lake: Lake, seed: int, promote: bool = True) -> ModelManifest:
-    """Fit a small HistGradientBoosting Pipeline on synthetic labels and register (and promote) it."""
+def register_model(lake: Lake, seed: int, promote: bool = True, role: str = CHAMPION_ROLE) -> ModelManifest:
+    """Fit a small HistGradientBoosting Pipeline on synthetic labels and register it (and point ``role``
+    at it when ``promote``)."""
     training = features_frame(AS_OF - dt.timedelta(days=30), 2000, seed=100 + seed)
     matrix = feature_matrix(training)
     rng = np.random.default_rng(seed)
@@ -71,7 +73,7 @@ def register_model(lake: Lake, seed: int, promote: bool = True) -> ModelManifest
         trained_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=seed),
     )
     if promote:
-        registry.promote(manifest.version)
+        registry.assign(role, manifest.version, reason="test")
     return manifest
 
 
@@ -84,6 +86,15 @@ def free_port() -> int:
 @contextmanager
 def running_service(lake: Lake, log_dir: Path, api_keys: str = "", **settings: str) -> Iterator[str]:
     """``ecom serve`` on a free loopback port; yields its base URL once /health answers, always stops it."""
+    with service_process(lake, log_dir, api_keys, **settings) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def service_process(
+    lake: Lake, log_dir: Path, api_keys: str = "", **settings: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``running_service`` that also yields the process, for tests that signal it."""
     port = free_port()
     env = {
         **os.environ,
@@ -98,7 +109,7 @@ def running_service(lake: Lake, log_dir: Path, api_keys: str = "", **settings: s
     base_url = f"http://127.0.0.1:{port}"
     with background_process(command, log_path, env) as process:
         wait_until(lambda: _answers(base_url, process, log_path), what=f"{base_url}/health")
-        yield base_url
+        yield base_url, process
 
 
 def _answers(base_url: str, process: subprocess.Popen, log_path: Path) -> bool:
@@ -116,3 +127,40 @@ def wait_until(condition, what: str, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f} s")
         time.sleep(0.05)
+
+
+def production_model_lake(root: Path, customers: int, models: int = 2) -> tuple[Lake, list[str]]:
+    """A lake for the benches: ``customers`` indexed and ``models`` versions fitted with the production
+    pipeline settings (as many and as deep trees as the real ones); the first one is the champion."""
+    lake = Lake(str(root / "lake"))
+    write_features(lake, customers=customers)
+    registry = ModelRegistry(lake)
+    versions = []
+    for seed in range(models):
+        training = features_frame(AS_OF - dt.timedelta(days=30), 20_000, seed=7 + seed)
+        matrix = feature_matrix(training)
+        noise = np.random.default_rng(seed).normal(0, 1.5, len(matrix))
+        labels = (np.nan_to_num(matrix[:, 3]) + noise > 2.5).astype(int)
+        with threadpool_limits(1):
+            model = build_pipeline("hist_gradient_boosting").fit(matrix, labels)
+        manifest = registry.register(
+            model,
+            training_window=(AS_OF - dt.timedelta(days=60), AS_OF - dt.timedelta(days=30)),
+            validation_window=(AS_OF - dt.timedelta(days=30), AS_OF),
+            feature_names=FEATURE_NAMES,
+            metrics={},
+            split="time",
+            data_fingerprint=f"bench-{seed}",
+            reference_features=training.select(FEATURE_NAMES),
+            validation_scores=model.predict_proba(matrix[:1000])[:, 1],
+            trained_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=seed),
+        )
+        versions.append(manifest.version)
+    registry.promote(versions[0])
+    return lake, versions
+
+
+def metric_value(url: str, line_start: str) -> float:
+    """One figure of /metrics: the first line that starts with ``line_start`` (0 when absent)."""
+    text = httpx.get(f"{url}/metrics").text
+    return next((float(line.split()[-1]) for line in text.splitlines() if line.startswith(line_start)), 0.0)

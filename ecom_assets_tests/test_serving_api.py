@@ -67,6 +67,7 @@ def test_health_ready_and_model_describe_the_champion(served):
     assert model["training_window"] == ["2026-09-02", "2026-10-02"]
     assert model["metrics"] == {"roc_auc": pytest.approx(0.71)}
     assert model["customers_indexed"] == served.features.height
+    assert (model["challenger"], model["challenger_mode"]) == (None, "off")
 
 
 def test_scores_equal_the_batch_scores_of_the_same_model(served):
@@ -83,6 +84,7 @@ def test_scores_equal_the_batch_scores_of_the_same_model(served):
         assert single["score"] == expected[customer_id], customer_id
         assert single["cold_start"] is False
         assert single["features_as_of"] == "2026-11-01"
+        assert single["arm"] == "champion"
 
 
 def test_unknown_customer_is_scored_on_the_no_activity_vector(served):
@@ -174,7 +176,8 @@ def test_metrics_report_requests_model_and_cold_start_share(served):
     served.post("/score", {"customer_id": "never-seen-for-metrics"})
     served.post("/score", {"customer_id": served.features["customer_id"][0]})
     text = httpx.get(f"{served.url}/metrics").text
-    assert f'ecom_model_info{{version="{served.manifest.version}"}} 1.0' in text
+    assert f'ecom_model_info{{arm="champion",version="{served.manifest.version}"}} 1.0' in text
+    assert 'ecom_scores_total{arm="champion",served="true"}' in text
     assert 'ecom_http_requests_total{path="/score",status="200"}' in text
     assert 'ecom_http_request_duration_seconds_bucket{le="0.01",path="/score"}' in text
     assert 'ecom_model_reloads_total{outcome="loaded"} 1.0' in text
@@ -195,6 +198,7 @@ def test_every_score_is_appended_to_the_prediction_log(served):
     assert logged().schema == pl.Schema(PREDICTION_LOG_SCHEMA)
     assert row["model_version"] == served.manifest.version
     assert row["cold_start"] is True
+    assert (row["arm"], row["served"]) == ("champion", True)
     assert row["log_date"] == row["logged_at"].date()
     assert math.isfinite(row["score"])
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from ecom_assets.ml.registry import MODEL_FILE, ModelRegistry
+from ecom_assets.ml.registry import CHALLENGER_ROLE, MODEL_FILE, ModelRegistry
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.serving_support import register_model, running_service, wait_until, write_features
 
@@ -61,34 +61,49 @@ def _hammer(url: str, results: list, stop: threading.Event) -> None:
             else:
                 response = client.post("/score/batch", json={"customer_ids": ids})
                 rows = response.json() if response.status_code == 200 else []
-            results.append((response.status_code, {row["model_version"] for row in rows}))
+            results.append((response.status_code, {(row["arm"], row["model_version"]) for row in rows}))
 
     with httpx.Client(base_url=url, timeout=10) as client, ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda worker: call(client, worker), range(8)))
 
 
-def test_hot_swap_under_load_then_a_corrupt_champion_is_refused(tmp_path):
+def _versions(url: str) -> tuple[str, str | None]:
+    model = httpx.get(f"{url}/model").json()
+    return model["version"], (model["challenger"] or {}).get("version")
+
+
+def test_hot_swap_of_both_arms_under_load_then_a_corrupt_champion_is_refused(tmp_path):
     lake = Lake(str(tmp_path / "lake"))
     write_features(lake)
     first = register_model(lake, seed=1)
-    with running_service(lake, tmp_path) as url:
+    first_challenger = register_model(lake, seed=4, role=CHALLENGER_ROLE)
+    with running_service(
+        lake, tmp_path, serving_challenger_mode="split", serving_challenger_share="0.5"
+    ) as url:
         wait_until(lambda: _ready(url), what="the first champion")
-        results: list[tuple[int, set[str]]] = []
+        results: list[tuple[int, set[tuple[str, str]]]] = []
         stop = threading.Event()
         load = threading.Thread(target=_hammer, args=(url, results, stop))
         load.start()
         wait_until(lambda: len(results) > 100, what="the load to run")
         second = register_model(lake, seed=2)
-        wait_until(lambda: httpx.get(f"{url}/model").json()["version"] == second.version, what="the swap")
+        second_challenger = register_model(lake, seed=5, role=CHALLENGER_ROLE)
+        wait_until(lambda: _versions(url) == (second.version, second_challenger.version), what="the swaps")
         stop.set()
         load.join()
 
         assert [status for status, _ in results if status != 200] == []
         assert len(results) > 400
-        assert set().union(*(versions for _, versions in results)) == {first.version, second.version}
-        expected = ModelRegistry(lake).load(second.version).model
+        assert set().union(*(versions for _, versions in results)) == {
+            ("champion", first.version),
+            ("champion", second.version),
+            ("challenger", first_challenger.version),
+            ("challenger", second_challenger.version),
+        }
         row = lake.read_table("gold/customer_daily_features").filter(customer_id="c00-00007")
         scored = httpx.post(f"{url}/score", json={"customer_id": "c00-00007"}).json()
+        answering = {"champion": second, "challenger": second_challenger}[scored["arm"]]
+        expected = ModelRegistry(lake).load(answering.version).model
         assert scored["score"] == expected.predict_proba(row.select(second.feature_names).to_numpy())[0, 1]
 
         third = register_model(lake, seed=3, promote=False)
@@ -104,4 +119,5 @@ def test_hot_swap_under_load_then_a_corrupt_champion_is_refused(tmp_path):
             lambda: _metric(url, 'ecom_model_reloads_total{outcome="refused"}') == 1, what="the refusal"
         )
         assert _ready(url)
-        assert httpx.post(f"{url}/score", json={"customer_id": "c"}).json()["model_version"] == second.version
+        by_features = httpx.post(f"{url}/score", json={"features": dict.fromkeys(second.feature_names, 1.0)})
+        assert by_features.json()["model_version"] == second.version

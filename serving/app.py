@@ -17,6 +17,7 @@ from ecom_assets.storage.lake import Lake
 from serving.api_keys import ApiKeyMiddleware, document_api_key
 from serving.errors import validation_error
 from serving.model_store import ModelStore
+from serving.overload import AdmissionMiddleware
 from serving.prediction_log import PredictionLog
 from serving.prometheus import MetricsMiddleware, ServiceMetrics
 from serving.routes import PROTECTED, add_routes
@@ -39,12 +40,14 @@ async def keep_fresh(store: ModelStore, interval_seconds: float) -> None:
 def create_app(settings: ServingSettings | None = None, lake: Lake | None = None) -> FastAPI:
     settings = settings or ServingSettings()
     lake = lake or Lake.from_settings()
-    store = ModelStore(lake)
+    store = ModelStore(lake, with_challenger=settings.challenger_mode != "off")
     prediction_log = PredictionLog(
         lake, settings.prediction_log_flush_seconds, settings.prediction_log_max_pending
     )
     metrics = ServiceMetrics(store, prediction_log)
-    service = ScoringService(store, prediction_log, metrics.counts)
+    service = ScoringService(
+        store, prediction_log, metrics.counts, settings.challenger_mode, settings.challenger_share
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -58,7 +61,8 @@ def create_app(settings: ServingSettings | None = None, lake: Lake | None = None
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-            prediction_log.stop()
+            # uvicorn runs this after SIGTERM once requests in flight are answered: nothing queued is lost.
+            await asyncio.to_thread(prediction_log.stop)
 
     app = FastAPI(
         title="ecom propensity scoring",
@@ -72,12 +76,16 @@ def create_app(settings: ServingSettings | None = None, lake: Lake | None = None
     app.add_exception_handler(RequestValidationError, validation_error)
     paths = frozenset([*app.openapi()["paths"], app.openapi_url, app.docs_url, app.redoc_url])
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys, protected=PROTECTED)
+    app.add_middleware(
+        AdmissionMiddleware, max_in_flight=settings.max_requests_in_flight, exempt=frozenset(["/health"])
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics, paths=paths)
     return app
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve with uvicorn; every worker process loads its own copy of the model and features."""
+    settings = ServingSettings()
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["serving"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     uvicorn.run(
@@ -88,4 +96,6 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         workers=workers,
         access_log=False,  # /metrics counts requests; a log line per request would cost more than scoring
         log_config=log_config,
+        limit_concurrency=settings.max_connections,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )

@@ -29,14 +29,20 @@ class FeaturesUnavailableError(LookupError):
 
 @dataclass(frozen=True)
 class FeatureIndex:
+    """One partition: ``rows`` maps a customer id to its row in ``frame`` (the last one, if repeated)."""
+
     as_of: dt.date
     rows: dict[str, int]
-    matrix: np.ndarray  # one C-contiguous float64 row per customer, columns in the model's feature order
-    no_activity: np.ndarray
+    frame: pl.DataFrame
 
-    def row(self, customer_id: str) -> np.ndarray | None:
-        position = self.rows.get(customer_id)
-        return None if position is None else self.matrix[position]
+    def matrix(self, feature_names: list[str]) -> np.ndarray:
+        """Every row, columns in the model's order, nulls as NaN (as in training)."""
+        missing = [name for name in feature_names if name not in self.frame.columns]
+        if missing:
+            raise FeaturesUnavailableError(
+                f"{CUSTOMER_DAILY_FEATURES} as of {self.as_of} lacks features {missing}: rematerialise it"
+            )
+        return np.ascontiguousarray(feature_matrix(self.frame, feature_names))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -57,9 +63,8 @@ def no_activity_vector(feature_names: list[str]) -> np.ndarray:
     return np.array([defaults[name] for name in feature_names], dtype=np.float64)
 
 
-def load_feature_index(lake: Lake, feature_names: list[str]) -> FeatureIndex:
-    """Index the newest partition; raises ``FeaturesUnavailableError`` or ``ValueError`` naming what lacks."""
-    no_activity = no_activity_vector(feature_names)
+def load_feature_index(lake: Lake) -> FeatureIndex:
+    """Index the newest partition; raises ``FeaturesUnavailableError`` naming what lacks."""
     if not lake.table_exists(CUSTOMER_DAILY_FEATURES):
         raise FeaturesUnavailableError(f"table {CUSTOMER_DAILY_FEATURES} does not exist yet: materialise it")
     table = lake.scan_table(CUSTOMER_DAILY_FEATURES)
@@ -68,7 +73,7 @@ def load_feature_index(lake: Lake, feature_names: list[str]) -> FeatureIndex:
         raise FeaturesUnavailableError(f"{CUSTOMER_DAILY_FEATURES} has no rows yet: materialise a partition")
     frame = lake.read_table(CUSTOMER_DAILY_FEATURES, PARTITION_COLUMN, [as_of])
     customer_ids = frame["customer_id"].to_list()
-    rows = {customer_id: position for position, customer_id in enumerate(customer_ids)}
+    rows = dict(zip(customer_ids, range(len(customer_ids)), strict=True))
     if len(rows) != len(customer_ids):
         log.warning(
             "%s as of %s repeats %d customer ids; the last row of each is served",
@@ -76,5 +81,4 @@ def load_feature_index(lake: Lake, feature_names: list[str]) -> FeatureIndex:
             as_of,
             len(customer_ids) - len(rows),
         )
-    matrix = np.ascontiguousarray(feature_matrix(frame, feature_names))
-    return FeatureIndex(as_of=as_of, rows=rows, matrix=matrix, no_activity=no_activity)
+    return FeatureIndex(as_of=as_of, rows=rows, frame=frame)

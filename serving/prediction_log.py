@@ -1,8 +1,14 @@
-"""Every scored request, appended to the Delta table ``monitoring/prediction_log`` for drift monitoring.
+"""Every scored request, appended to the Delta table ``monitoring/prediction_log`` for monitoring.
 
-Requests only put a tuple on a thread-safe deque (no I/O, no lock); a background thread writes what has
-accumulated as one Delta append per flush. While the lake is unreachable rows wait, up to a bound;
-rows beyond it are counted as lost and logged, never dropped silently.
+Requests append to column lists under a lock held for a few appends (no I/O, no per-row objects); a
+background thread swaps the lists for empty ones and writes what accumulated as one Delta append per
+flush. Turning the lists into columns is a handful of vectorised conversions, and the Delta write
+itself runs in Rust without the GIL, so a flush does not stall requests. While the lake is unreachable
+rows wait, up to a bound; rows beyond it are counted as lost and logged, never dropped silently.
+
+Each row says which ``arm`` (champion or challenger) scored it and whether that score was ``served``
+(the answer) or a shadow score that only the log sees. Rows written before these columns existed read
+them as null: treat a null arm as the champion and a null ``served`` as served.
 """
 
 from __future__ import annotations
@@ -11,44 +17,65 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import deque
 
 import polars as pl
 
 from ecom_assets.keys import PREDICTION_LOG
 from ecom_assets.storage.lake import Lake
 
-PREDICTION_LOG_SCHEMA = {
-    "logged_at": pl.Datetime("us", "UTC"),
-    "log_date": pl.Date,
-    "customer_id": pl.String,
-    "score": pl.Float64,
-    "model_version": pl.String,
-    "cold_start": pl.Boolean,
-    "features_as_of": pl.Date,
-}
+PREDICTION_LOG_SCHEMA = pl.Schema(
+    {  # instances, not classes: one value type for the type checker
+        "logged_at": pl.Datetime("us", "UTC"),
+        "log_date": pl.Date(),
+        "customer_id": pl.String(),
+        "score": pl.Float64(),
+        "model_version": pl.String(),
+        "cold_start": pl.Boolean(),
+        "features_as_of": pl.Date(),
+        "arm": pl.String(),
+        "served": pl.Boolean(),
+    }
+)
+EPOCH = dt.date(1970, 1, 1)
 
 log = logging.getLogger(__name__)
 
-# (logged_at as epoch seconds, customer_id, score, model_version, cold_start, features_as_of)
-Row = tuple[float, str | None, float, str, bool, dt.date | None]
+
+def epoch_days(day: dt.date | None) -> int | None:
+    return None if day is None else (day - EPOCH).days
 
 
-def rows_to_frame(rows: list[Row]) -> pl.DataFrame:
-    stamps = [dt.datetime.fromtimestamp(row[0], dt.UTC) for row in rows]
-    columns = list(zip(*rows, strict=True))
-    return pl.DataFrame(
-        {
-            "logged_at": stamps,
-            "log_date": [stamp.date() for stamp in stamps],
-            "customer_id": columns[1],
-            "score": columns[2],
-            "model_version": columns[3],
-            "cold_start": columns[4],
-            "features_as_of": columns[5],
-        },
-        schema=PREDICTION_LOG_SCHEMA,
-    )
+class ColumnBuffer:
+    """Predictions as one list per column; ``features_as_of`` as days since the epoch."""
+
+    def __init__(self) -> None:
+        self.logged_at: list[float] = []
+        self.customer_id: list[str | None] = []
+        self.score: list[float] = []
+        self.model_version: list[str] = []
+        self.cold_start: list[bool] = []
+        self.features_as_of: list[int | None] = []
+        self.arm: list[str] = []
+        self.served: list[bool] = []
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def to_frame(self) -> pl.DataFrame:
+        micros = (pl.Series(self.logged_at, dtype=pl.Float64) * 1e6).round().cast(pl.Int64)
+        logged_at = micros.cast(pl.Datetime("us", "UTC"))
+        columns = {
+            "logged_at": logged_at,
+            "log_date": logged_at.dt.date(),
+            "customer_id": pl.Series(self.customer_id, dtype=pl.String),
+            "score": pl.Series(self.score, dtype=pl.Float64),
+            "model_version": pl.Series(self.model_version, dtype=pl.String),
+            "cold_start": pl.Series(self.cold_start, dtype=pl.Boolean),
+            "features_as_of": pl.Series(self.features_as_of, dtype=pl.Int32).cast(pl.Date),
+            "arm": pl.Series(self.arm, dtype=pl.String),
+            "served": pl.Series(self.served, dtype=pl.Boolean),
+        }
+        return pl.DataFrame(columns, schema=PREDICTION_LOG_SCHEMA)
 
 
 class PredictionLog:
@@ -56,20 +83,72 @@ class PredictionLog:
         self.lake = lake
         self.flush_seconds = flush_seconds
         self.max_pending = max_pending
-        self.pending: deque[Row] = deque()
         self.written = 0
         self.lost = 0
+        self.flushes = 0
+        self._buffer = ColumnBuffer()
+        self._unwritten: list[pl.DataFrame] = []  # frames a failed write left for the next flush
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
 
+    @property
+    def pending(self) -> int:
+        return self._pending
+
     def record(
-        self, customer_id: str | None, score: float, version: str, cold_start: bool, as_of: dt.date | None
+        self,
+        customer_id: str | None,
+        score: float,
+        version: str,
+        cold_start: bool,
+        as_of_days: int | None,
+        arm: str,
+        served: bool,
     ) -> None:
-        """Queue one prediction; never blocks and never touches the lake."""
-        if len(self.pending) >= self.max_pending:
-            self.lost += 1
-            return
-        self.pending.append((time.time(), customer_id, score, version, cold_start, as_of))
+        """Queue one prediction; never blocks on I/O and never touches the lake."""
+        with self._lock:
+            if self._pending >= self.max_pending:
+                self.lost += 1
+                return
+            self._pending += 1
+            buffer = self._buffer
+            buffer.logged_at.append(time.time())
+            buffer.customer_id.append(customer_id)
+            buffer.score.append(score)
+            buffer.model_version.append(version)
+            buffer.cold_start.append(cold_start)
+            buffer.features_as_of.append(as_of_days)
+            buffer.arm.append(arm)
+            buffer.served.append(served)
+
+    def record_many(
+        self,
+        customer_ids: list[str],
+        scores: list[float],
+        version: str,
+        cold_starts: list[bool],
+        as_of_days: int | None,
+        arm: str,
+        served: bool,
+    ) -> None:
+        """Queue the rows of one batch request (as many as fit under the bound)."""
+        count = len(scores)
+        with self._lock:
+            room = min(max(self.max_pending - self._pending, 0), count)
+            self.lost += count - room
+            self._pending += room
+            buffer = self._buffer
+            buffer.logged_at.extend([time.time()] * room)
+            buffer.customer_id.extend(customer_ids[:room])
+            buffer.score.extend(scores[:room])
+            buffer.model_version.extend([version] * room)
+            buffer.cold_start.extend(cold_starts[:room])
+            buffer.features_as_of.extend([as_of_days] * room)
+            buffer.arm.extend([arm] * room)
+            buffer.served.extend([served] * room)
 
     def start(self) -> None:
         self._thread.start()
@@ -77,7 +156,8 @@ class PredictionLog:
     def stop(self) -> None:
         """Write what is still queued, then stop the writer."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         self.flush()
         if self.lost:
             log.error("prediction log: %d predictions were lost while the lake was unreachable", self.lost)
@@ -87,16 +167,23 @@ class PredictionLog:
             self.flush()
 
     def flush(self) -> None:
-        count = len(self.pending)
-        if not count:
-            return
-        rows = [self.pending.popleft() for _ in range(count)]
-        try:
-            self.lake.append_table(PREDICTION_LOG, rows_to_frame(rows), partition_column="log_date")
-        except Exception:  # the lake may be briefly unreachable: keep the rows for the next flush
-            log.exception("prediction log: writing %d rows failed; they are retried at the next flush", count)
-            room = max(self.max_pending - len(self.pending), 0)
-            self.pending.extendleft(reversed(rows[-room:] if room else []))
-            self.lost += count - min(room, count)
-            return
-        self.written += count
+        with self._flushing:
+            with self._lock:
+                buffer, self._buffer = self._buffer, ColumnBuffer()
+            frames = [*self._unwritten, buffer.to_frame()] if len(buffer) else self._unwritten
+            if not frames:
+                return
+            frame = pl.concat(frames) if len(frames) > 1 else frames[0]
+            try:
+                self.lake.append_table(PREDICTION_LOG, frame, partition_column="log_date")
+            except Exception:  # the lake may be briefly unreachable: keep the rows for the next flush
+                log.exception(
+                    "prediction log: writing %d rows failed; retried at the next flush", frame.height
+                )
+                self._unwritten = [frame]
+                return
+            self._unwritten = []
+            with self._lock:
+                self._pending -= frame.height
+            self.written += frame.height
+            self.flushes += 1

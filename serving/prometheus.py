@@ -21,15 +21,28 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 
 class ScoreCounts:
-    """How many rows were scored, and how many of them were cold starts (unknown customers)."""
+    """Rows scored and cold starts among them, per arm and by whether the score answered (or shadowed)."""
 
     def __init__(self) -> None:
-        self.scored = 0
-        self.cold_starts = 0
+        self.scored: dict[tuple[str, bool], int] = {}
+        self.cold_starts: dict[tuple[str, bool], int] = {}
 
-    def add(self, scored: int, cold_starts: int) -> None:
-        self.scored += scored
-        self.cold_starts += cold_starts
+    def add(self, arm: str, served: bool, scored: int, cold_starts: int) -> None:
+        key = (arm, served)
+        self.scored[key] = self.scored.get(key, 0) + scored
+        self.cold_starts[key] = self.cold_starts.get(key, 0) + cold_starts
+
+    def served_share_of_cold_starts(self) -> float:
+        scored = sum(count for (_, served), count in self.scored.items() if served)
+        cold = sum(count for (_, served), count in self.cold_starts.items() if served)
+        return cold / scored if scored else 0.0
+
+
+def _per_arm(name: str, documentation: str, counts: dict[tuple[str, bool], int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=["arm", "served"])
+    for (arm, served), count in sorted(counts.items()):
+        family.add_metric([arm, str(served).lower()], count)
+    return family
 
 
 class ServiceCollector(Collector):
@@ -41,10 +54,11 @@ class ServiceCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         snapshot = self.store.snapshot
         model = GaugeMetricFamily(
-            "ecom_model_info", "The model version being served (value 1)", labels=["version"]
+            "ecom_model_info", "The model version each arm serves (value 1)", labels=["version", "arm"]
         )
-        if snapshot is not None:
-            model.add_metric([snapshot.model.manifest.version], 1)
+        for arm in (snapshot.champion, snapshot.challenger) if snapshot else ():
+            if arm is not None:
+                model.add_metric([arm.version, arm.role], 1)
         yield model
         yield GaugeMetricFamily(
             "ecom_ready", "1 when a model and its features serve", self.store.not_ready_reason is None
@@ -59,18 +73,25 @@ class ServiceCollector(Collector):
         reloads.add_metric(["loaded"], self.store.reloads)
         reloads.add_metric(["refused"], self.store.refusals)
         yield reloads
-        yield CounterMetricFamily("ecom_scores", "Rows scored", self.counts.scored)
-        yield CounterMetricFamily(
-            "ecom_cold_starts", "Rows scored on the no-activity vector", self.counts.cold_starts
+        yield _per_arm("ecom_scores", "Rows scored, by arm and whether answered", self.counts.scored)
+        yield _per_arm("ecom_cold_starts", "Rows scored on the no-activity vector", self.counts.cold_starts)
+        yield GaugeMetricFamily(
+            "ecom_cold_start_share",
+            "Share of answered rows that were cold starts",
+            self.counts.served_share_of_cold_starts(),
         )
-        share = self.counts.cold_starts / self.counts.scored if self.counts.scored else 0.0
-        yield GaugeMetricFamily("ecom_cold_start_share", "Share of scored rows that were cold starts", share)
         written = CounterMetricFamily(
             "ecom_prediction_log_rows", "Prediction log rows by outcome", labels=["outcome"]
         )
         written.add_metric(["written"], self.prediction_log.written)
         written.add_metric(["lost"], self.prediction_log.lost)
         yield written
+        yield CounterMetricFamily(
+            "ecom_prediction_log_flushes", "Delta appends of the prediction log", self.prediction_log.flushes
+        )
+        yield GaugeMetricFamily(
+            "ecom_prediction_log_pending", "Rows queued for the next flush", self.prediction_log.pending
+        )
 
 
 class ServiceMetrics:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
@@ -55,9 +55,12 @@ class ScoreResponse(BaseModel):
         description="As-of date of the features used; null for explicit ones"
     )
     cold_start: bool = Field(description="true when the customer had no features and was scored as inactive")
+    arm: Literal["champion", "challenger"] = Field(
+        description="The model that answered: the champion, or the challenger for its share in split mode"
+    )
 
 
-class ModelInfo(BaseModel):
+class ArmInfo(BaseModel):
     version: str
     trained_at: dt.datetime
     # Lists, not tuples: OpenAPI tools reject the tuple schema FastAPI emits.
@@ -65,8 +68,20 @@ class ModelInfo(BaseModel):
     validation_window: DateWindow
     metrics: dict[str, float]
     feature_names: list[str]
+
+
+class ModelInfo(ArmInfo):
+    """The champion at the top level; the challenger beside it, when the registry names one and the
+    challenger mode is not off."""
+
     features_as_of: dt.date | None
     customers_indexed: int
+    challenger: ArmInfo | None = Field(description="The challenger served, null when there is none")
+    challenger_mode: Literal["off", "shadow", "split"] = Field(
+        description="off: champion only; shadow: the challenger scores every request unserved; "
+        "split: it answers challenger_share of customers"
+    )
+    challenger_share: float = Field(description="Share of customers the challenger answers in split mode")
 
 
 class Health(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
@@ -48,12 +49,12 @@ def score_route(service: ScoringService) -> Route:
             if isinstance(asked, ScoreByCustomer):
                 scored = service.score_customer(asked.customer_id)
             else:
-                scored = service.score_features(asked.features.model_dump())
+                scored = service.score_features(vars(asked.features))  # the validated fields, not a copy
         except NotReadyError as error:
             raise not_ready(error) from None
         except FeatureNamesError as error:
             raise feature_errors(error) from None
-        return Response(scored.model_dump_json(), media_type="application/json")
+        return Response(orjson.dumps(scored), media_type="application/json")
 
     return Route("/score", score, methods=["POST"])
 

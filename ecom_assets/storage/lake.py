@@ -97,12 +97,16 @@ class Lake:
         write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
 
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:
-        """Add rows in one Delta commit, creating the table if needed: for logs, which are never re-run."""
+        """Add rows in one Delta commit, creating the table if needed: for logs, which are never re-run.
+
+        New columns are added to the table (older rows read them as null), so a log can grow a column.
+        """
         partition_by = [partition_column] if partition_column else None
         write_deltalake(
             self.table_uri(key),
             frame.to_arrow(),
             mode="append",
+            schema_mode="merge",
             partition_by=partition_by,
             storage_options=self.storage_options or None,
         )
