@@ -4,6 +4,7 @@ import pytest
 
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.azurite import azure_lake, azurite  # noqa: F401  (fixtures: the lake on Azurite)
+from ecom_assets_tests.fault_harness import uninterrupted_reference  # noqa: F401  (fixture: a finished run)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from collections import deque
 
 import polars as pl
 
+from ecom_assets.faults import PREDICTION_LOG_FLUSH, fault_point
 from ecom_assets.keys import PREDICTION_LOG
 from ecom_assets.storage.lake import Lake
 
@@ -91,6 +92,7 @@ class PredictionLog:
         if not count:
             return
         rows = [self.pending.popleft() for _ in range(count)]
+        fault_point(PREDICTION_LOG_FLUSH)
         try:
             self.lake.append_table(PREDICTION_LOG, rows_to_frame(rows), partition_column="log_date")
         except Exception:  # the lake may be briefly unreachable: keep the rows for the next flush

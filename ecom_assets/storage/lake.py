@@ -7,6 +7,8 @@ are addressed by paths relative to the lake root, so the same code runs on disk 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -15,13 +17,29 @@ from pathlib import Path
 import fsspec
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError
 
+from ecom_assets.faults import LAKE_BEFORE_COMMIT, LAKE_FILE_STAGED, fault_point
 from ecom_assets.settings import AzureSettings, get_settings
 from ecom_assets.storage.azure import BlobLocation, blob_filesystem, delta_storage_options, is_azure_uri
+
+# A commit that loses a race with another run's commit on the same partitions is rewritten on the newer
+# table version, a few times, before the run fails.
+COMMIT_ATTEMPTS = 4
 
 
 class TableNotFoundError(LookupError):
     """A Delta table that a reader needs has not been written yet."""
+
+
+class ConcurrentWriteError(RuntimeError):
+    """Another run kept committing to the same partitions of a table; the run can simply be retried."""
+
+
+def _span(partition_values: Sequence[dt.date] | None) -> str:
+    if not partition_values:
+        return "(all)"
+    return f"{min(partition_values)} .. {max(partition_values)}"
 
 
 class Lake:
@@ -78,24 +96,46 @@ class Lake:
         Rows outside ``partition_values`` are refused rather than silently written elsewhere, and
         partitions that receive no rows end up empty: re-running a partition never duplicates it.
         """
-        options = {"storage_options": self.storage_options or None, "mode": "overwrite"}
-        if partition_column is None:
-            write_deltalake(self.table_uri(key), frame.to_arrow(), schema_mode="overwrite", **options)
-            return
-        if partition_values is not None:
+        if partition_column is not None and partition_values is not None:
             stray = frame.filter(~pl.col(partition_column).is_in(list(partition_values)))
             if stray.height:
                 raise ValueError(
                     f"{key}: {stray.height} rows have {partition_column} outside the partitions being written"
                 )
-            if self.table_exists(key):
-                literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
-                options["predicate"] = f"{partition_column} IN ({literals})"
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                self._overwrite(key, frame, partition_column, partition_values)
+                return
+            except CommitFailedError as conflict:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise ConcurrentWriteError(
+                        f"concurrent write to {key} partitions {_span(partition_values)}: another run "
+                        f"committed first {COMMIT_ATTEMPTS} times; retry"
+                    ) from conflict
+                # Both writers replace whole partitions with what they computed: the last commit wins.
+                time.sleep(random.uniform(0, 0.1 * 2**attempt))
+
+    def _overwrite(
+        self,
+        key: str,
+        frame: pl.DataFrame,
+        partition_column: str | None,
+        partition_values: Sequence[dt.date] | None,
+    ) -> None:
+        options = {"storage_options": self.storage_options or None, "mode": "overwrite"}
+        fault_point(LAKE_BEFORE_COMMIT)
+        if partition_column is None:
+            write_deltalake(self.table_uri(key), frame.to_arrow(), schema_mode="overwrite", **options)
+            return
+        if partition_values is not None and self.table_exists(key):
+            literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
+            options["predicate"] = f"{partition_column} IN ({literals})"
         write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
 
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:
         """Add rows in one Delta commit, creating the table if needed: for logs, which are never re-run."""
         partition_by = [partition_column] if partition_column else None
+        fault_point(LAKE_BEFORE_COMMIT)
         write_deltalake(
             self.table_uri(key),
             frame.to_arrow(),
@@ -148,4 +188,5 @@ class Lake:
         staging = f"{parent}/.{name}.{uuid.uuid4().hex}.tmp"
         self.fs.makedirs(parent, exist_ok=True)
         self.fs.pipe_file(staging, data)
+        fault_point(LAKE_FILE_STAGED)
         self.fs.mv(staging, target)

@@ -1,0 +1,149 @@
+"""Crash a real ``ecom`` process at a named fault point and compare the lake with an uninterrupted run.
+
+Shared by the crash tests and ``bench/faults.py``. A scenario copies one simulated landing zone into two
+lakes (file times preserved, so Bronze's ``landed_at`` agrees): the reference lake is materialised once;
+the faulty lake is materialised with ``ECOM_FAULT_POINT`` armed (the process must die by SIGKILL), its
+tables are checked against what they were before, then it is materialised again and compared table by
+table with the reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from ecom_assets.events.simulator import simulate
+from ecom_assets.faults import AFTER_VARIABLE, POINT_VARIABLE
+from ecom_assets.keys import (
+    BRONZE_EVENTS,
+    CUSTOMER_DAILY_FEATURES,
+    DIM_CUSTOMER,
+    FACT_EVENTS,
+    LABEL_PURCHASE_NEXT_7D,
+    SILVER_EVENTS,
+    SILVER_EVENTS_REJECTED,
+)
+from ecom_assets.storage.lake import Lake
+
+START = dt.date(2026, 10, 1)
+DAYS = 3
+END = START + dt.timedelta(days=DAYS - 1)
+# The tables a medallion range run writes; the model and its scores depend on training time.
+TABLES = (
+    BRONZE_EVENTS,
+    SILVER_EVENTS_REJECTED,
+    SILVER_EVENTS,
+    FACT_EVENTS,
+    DIM_CUSTOMER,
+    CUSTOMER_DAILY_FEATURES,
+    LABEL_PURCHASE_NEXT_7D,
+)
+SELECTION = "group:bronze or group:silver or group:gold"
+
+
+@dataclass(frozen=True)
+class TableState:
+    version: int | None  # None: the table does not exist
+    frame: pl.DataFrame | None
+
+
+def ecom(
+    *arguments: str, lake_uri: str, dagster_home: Path, fault: str | None = None, after: int = 1
+) -> subprocess.CompletedProcess:
+    """Run ``ecom <arguments>`` in a fresh process on one lake and Dagster home, a fault point armed."""
+    environment = {**os.environ, "ECOM_LAKE_URI": lake_uri, "DAGSTER_HOME": str(dagster_home)}
+    environment.pop(POINT_VARIABLE, None)
+    if fault:
+        environment.update({POINT_VARIABLE: fault, AFTER_VARIABLE: str(after)})
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "ecom_assets.cli", *arguments]
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
+
+
+def materialize(lake_uri: str, dagster_home: Path, **fault) -> subprocess.CompletedProcess:
+    arguments = ("materialize", "--start", str(START), "--end", str(END), "--select", SELECTION)
+    return ecom(*arguments, lake_uri=lake_uri, dagster_home=dagster_home, **fault)
+
+
+def killed(result: subprocess.CompletedProcess) -> bool:
+    return result.returncode == -signal.SIGKILL
+
+
+def landing_zone(root: Path, customers: int = 40, seed: int = 11) -> Path:
+    """A lake holding only simulated landing files (with faults of a real feed) for START .. END."""
+    lake = root / "landing-only"
+    simulate(Lake(str(lake)), start=START, days=DAYS, customers=customers, seed=seed, progress=False)
+    return lake
+
+
+def copy_lake(source: Path, target: Path) -> str:
+    shutil.copytree(source, target, copy_function=shutil.copy2)
+    return str(target)
+
+
+def sorted_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows in a canonical order, columns too: Delta files and their rows come in no set order."""
+    frame = frame.select(sorted(frame.columns))
+    sortable = [name for name, dtype in frame.schema.items() if not dtype.is_nested()]
+    return frame.sort(sortable, nulls_last=True)
+
+
+def table_state(lake: Lake, key: str) -> TableState:
+    if not lake.table_exists(key):
+        return TableState(None, None)
+    table = DeltaTable(lake.table_uri(key), storage_options=lake.storage_options or None)
+    return TableState(table.version(), sorted_frame(pl.from_arrow(table.to_pyarrow_table())))
+
+
+def lake_state(lake: Lake) -> dict[str, TableState]:
+    return {key: table_state(lake, key) for key in TABLES}
+
+
+def differences(expected: dict[str, TableState], actual: dict[str, TableState]) -> list[str]:
+    """Tables whose content differs (versions aside); [] when the lakes hold the same rows."""
+    found = []
+    for key, want in expected.items():
+        got = actual[key]
+        if (want.frame is None) != (got.frame is None):
+            found.append(f"{key}: exists in one lake only")
+        elif want.frame is not None and not want.frame.equals(got.frame):
+            found.append(
+                f"{key}: {want.frame.height} rows expected, {got.frame.height} found or values differ"
+            )
+    return found
+
+
+def torn_tables(before: dict[str, TableState], after: dict[str, TableState], final: dict[str, TableState]):
+    """Tables left neither as they were before the crash nor as a complete run leaves them."""
+    torn = []
+    for key, now in after.items():
+        if now.frame is None and before[key].frame is None:
+            continue
+        as_before = (
+            before[key].frame is not None and now.frame is not None and now.frame.equals(before[key].frame)
+        )
+        as_final = now.frame is not None and now.frame.equals(final[key].frame)
+        if not (as_before or as_final):
+            torn.append(key)
+    return torn
+
+
+@pytest.fixture(scope="session")
+def uninterrupted_reference(tmp_path_factory):
+    """The landing zone, and the lake an uninterrupted run makes of it, with its tables' state."""
+    root = tmp_path_factory.mktemp("reference")
+    landing = landing_zone(root)
+    lake_uri = copy_lake(landing, root / "uninterrupted")
+    result = materialize(lake_uri, root / "dagster_home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return landing, root / "uninterrupted", lake_state(Lake(lake_uri))
