@@ -22,6 +22,7 @@ from deltalake.exceptions import CommitFailedError
 from ecom_assets.faults import LAKE_BEFORE_COMMIT, LAKE_FILE_STAGED, fault_point
 from ecom_assets.settings import AzureSettings, get_settings
 from ecom_assets.storage.azure import BlobLocation, blob_filesystem, delta_storage_options, is_azure_uri
+from ecom_assets.storage.errors import ConcurrentWriteError, reaching_storage
 
 # A commit that loses a race with another run's commit on the same partitions is rewritten on the newer
 # table version, a few times, before the run fails.
@@ -30,10 +31,6 @@ COMMIT_ATTEMPTS = 4
 
 class TableNotFoundError(LookupError):
     """A Delta table that a reader needs has not been written yet."""
-
-
-class ConcurrentWriteError(RuntimeError):
-    """Another run kept committing to the same partitions of a table; the run can simply be retried."""
 
 
 def _span(partition_values: Sequence[dt.date] | None) -> str:
@@ -65,6 +62,7 @@ class Lake:
     def table_uri(self, key: str) -> str:
         return f"{self.uri}/{key.strip('/')}"
 
+    @reaching_storage
     def table_exists(self, key: str) -> bool:
         return DeltaTable.is_deltatable(self.table_uri(key), storage_options=self.storage_options)
 
@@ -73,6 +71,7 @@ class Lake:
             raise TableNotFoundError(f"table {key} does not exist in {self.uri}: materialise it first")
         return pl.scan_delta(self.table_uri(key), storage_options=self.storage_options or None)
 
+    @reaching_storage
     def read_table(
         self,
         key: str,
@@ -115,6 +114,7 @@ class Lake:
                 # Both writers replace whole partitions with what they computed: the last commit wins.
                 time.sleep(random.uniform(0, 0.1 * 2**attempt))
 
+    @reaching_storage
     def _overwrite(
         self,
         key: str,
@@ -132,6 +132,7 @@ class Lake:
             options["predicate"] = f"{partition_column} IN ({literals})"
         write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
 
+    @reaching_storage
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:
         """Add rows in one Delta commit, creating the table if needed: for logs, which are never re-run."""
         partition_by = [partition_column] if partition_column else None
@@ -144,6 +145,7 @@ class Lake:
             storage_options=self.storage_options or None,
         )
 
+    @reaching_storage
     def table_version(self, key: str) -> int:
         """The table's latest Delta version: it changes with every commit, so readers can poll it cheaply."""
         return DeltaTable(self.table_uri(key), storage_options=self.storage_options or None).version()
@@ -160,6 +162,7 @@ class Lake:
     def _path(self, relative: str) -> str:
         return f"{self.uri}/{relative.strip('/')}"
 
+    @reaching_storage
     def list_files(self, relative_dir: str) -> list[str]:
         """Lake-relative paths of the files directly under a folder, sorted; [] when it does not exist."""
         folder = self._path(relative_dir)
@@ -168,19 +171,24 @@ class Lake:
         names = sorted(Path(path).name for path in self.fs.ls(folder, detail=False))
         return [f"{relative_dir.strip('/')}/{name}" for name in names]
 
+    @reaching_storage
     def exists(self, relative: str) -> bool:
         return self.fs.exists(self._path(relative))
 
+    @reaching_storage
     def read_bytes(self, relative: str) -> bytes:
         return self.fs.cat_file(self._path(relative))
 
+    @reaching_storage
     def modified(self, relative: str) -> dt.datetime:
         stamp = self.fs.modified(self._path(relative))
         return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
+    @reaching_storage
     def remove(self, relative: str) -> None:
         self.fs.rm(self._path(relative))
 
+    @reaching_storage
     def write_bytes(self, relative: str, data: bytes) -> None:
         """Write a file whole before it becomes visible under its name (readers never see half a file)."""
         target = self._path(relative)
