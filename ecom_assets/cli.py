@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ecom_assets.operations.errors import RunFailedError
+from ecom_assets.storage.errors import ConcurrentWriteError, LakeUnavailableError
 from ecom_assets.storage.lake import Lake, TableNotFoundError
 
 
@@ -158,7 +159,15 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (CliError, RunFailedError, TableNotFoundError, FileNotFoundError, ValueError) as error:
+    except (
+        CliError,
+        RunFailedError,
+        TableNotFoundError,
+        LakeUnavailableError,
+        ConcurrentWriteError,
+        FileNotFoundError,
+        ValueError,
+    ) as error:
         print(f"ecom {args.command}: error: {error}", file=sys.stderr)
         sys.exit(2)
 

@@ -3,7 +3,10 @@
 import pytest
 
 from ecom_assets.storage.lake import Lake
-from ecom_assets_tests.azurite import azure_lake, azurite  # noqa: F401  (fixtures: the lake on Azurite)
+from ecom_assets_tests.azurite import (  # noqa: F401  (fixtures: the lake on Azurite)
+    azure_lake,
+    azurite,
+)
 from ecom_assets_tests.fault_harness import uninterrupted_reference  # noqa: F401  (fixture: a finished run)
 
 

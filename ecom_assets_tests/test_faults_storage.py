@@ -1,0 +1,67 @@
+"""Storage outages on Azurite: the emulator is stopped in the middle of the work and started again."""
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from ecom_assets.keys import BRONZE_EVENTS
+from ecom_assets.settings import get_settings
+from ecom_assets.storage.lake import Lake
+from ecom_assets_tests import fault_harness as harness
+from ecom_assets_tests.outage_proxy import OutageProxy
+from ecom_assets_tests.serving_support import wait_until
+
+# Bronze's landed_at is the landing file's time in its store: the only column a lake on Azurite and a
+# local lake made of the same files do not share.
+STORE_TIMES = ("landed_at",)
+
+
+@pytest.fixture
+def outage(azurite, monkeypatch, tmp_path):
+    """This test's lake on Azurite, reached through a proxy that the test cuts and restores."""
+    proxy = OutageProxy(azurite, tmp_path)
+    proxy.restore()
+    container = f"lake-{uuid.uuid4().hex[:12]}"
+    azurite.service().create_container(container)
+    for name, value in proxy.azurite.environment(container).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield proxy
+    proxy.cut()
+
+
+def test_an_outage_during_a_run_fails_it_in_one_line_naming_the_lake_and_a_rerun_succeeds(
+    outage, uninterrupted_reference, tmp_path
+):
+    lake = Lake.from_settings()
+    _, materialised, _ = uninterrupted_reference
+    uninterrupted = harness.lake_state(Lake(str(materialised)), ignoring=STORE_TIMES)
+    harness.simulate_landing(lake)
+    command = [sys.executable, "-m", "ecom_assets.cli", "materialize", "--start", str(harness.START)]
+    command += ["--end", str(harness.END), "--select", harness.SELECTION]
+    environment = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    run = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: run.poll() is not None or lake.table_exists(BRONZE_EVENTS), "Bronze", timeout=300)
+        run.send_signal(signal.SIGSTOP)  # frozen while the storage goes away, so the outage hits mid-run
+        outage.cut()
+        run.send_signal(signal.SIGCONT)
+        _, errors = run.communicate(timeout=600)
+    finally:
+        run.kill()
+
+    assert run.returncode == 2, errors
+    [message] = [text for text in errors.splitlines() if text.startswith("ecom materialize: error:")]
+    assert f"lake {lake.uri} failed in" in message and "Connection refused" in message
+    outage.restore()
+    after_outage = harness.lake_state(lake, ignoring=STORE_TIMES)
+    nothing_yet = {key: harness.TableState(None, None) for key in harness.TABLES}
+    assert after_outage[BRONZE_EVENTS].version == 0
+    assert harness.torn_tables(nothing_yet, after_outage, uninterrupted) == []
+    rerun = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert harness.differences(uninterrupted, harness.lake_state(lake, ignoring=STORE_TIMES)) == []
