@@ -3,11 +3,9 @@
 import pytest
 
 from ecom_assets.storage.lake import Lake
-from ecom_assets_tests.azurite import (  # noqa: F401  (fixtures: the lake on Azurite)
-    azure_lake,
-    azurite,
-)
+from ecom_assets_tests.azurite import azure_lake, azurite  # noqa: F401  (fixtures: the lake on Azurite)
 from ecom_assets_tests.fault_harness import uninterrupted_reference  # noqa: F401  (fixture: a finished run)
+from ecom_assets_tests.outage_proxy import outage  # noqa: F401  (fixture: Azurite behind a cuttable proxy)
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,11 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 
+import pytest
+
+from ecom_assets.settings import get_settings
 from ecom_assets_tests.azurite import Azurite, _wait_until_listening, free_port
 
 
@@ -54,6 +58,20 @@ def serve(port: int, target_port: int) -> None:
         upstream = socket.create_connection(("127.0.0.1", target_port))
         for source, sink in ((client, upstream), (upstream, client)):
             threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+@pytest.fixture
+def outage(azurite, monkeypatch, tmp_path):
+    """This test's lake on Azurite, reached through a proxy that the test cuts and restores."""
+    proxy = OutageProxy(azurite, tmp_path)
+    proxy.restore()
+    container = f"lake-{uuid.uuid4().hex[:12]}"
+    azurite.service().create_container(container)
+    for name, value in proxy.azurite.environment(container).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield proxy
+    proxy.cut()
 
 
 if __name__ == "__main__":

@@ -6,38 +6,20 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-
-import pytest
 
 from ecom_assets.events.eventhubs import LandingWriter, checkpoint_store, event_line
 from ecom_assets.events.landing import list_landing_files, read_landing_lines
 from ecom_assets.keys import BRONZE_EVENTS
-from ecom_assets.settings import EventHubsSettings, get_settings
+from ecom_assets.settings import EventHubsSettings
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests import fault_harness as harness
 from ecom_assets_tests.factories import event, line
-from ecom_assets_tests.outage_proxy import OutageProxy
 from ecom_assets_tests.serving_support import wait_until
 from ecom_assets_tests.test_eventhubs import HUB, NOON, checkpoints, partition, received
 
 # Bronze's landed_at is the landing file's time in its store: the only column a lake on Azurite and a
 # local lake made of the same files do not share.
 STORE_TIMES = ("landed_at",)
-
-
-@pytest.fixture
-def outage(azurite, monkeypatch, tmp_path):
-    """This test's lake on Azurite, reached through a proxy that the test cuts and restores."""
-    proxy = OutageProxy(azurite, tmp_path)
-    proxy.restore()
-    container = f"lake-{uuid.uuid4().hex[:12]}"
-    azurite.service().create_container(container)
-    for name, value in proxy.azurite.environment(container).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield proxy
-    proxy.cut()
 
 
 def test_an_outage_during_a_run_fails_it_in_one_line_naming_the_lake_and_a_rerun_succeeds(
