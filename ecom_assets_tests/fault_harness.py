@@ -115,33 +115,53 @@ def lake_state(lake: Lake, ignoring: tuple[str, ...] = ()) -> dict[str, TableSta
     return {key: table_state(lake, key, ignoring) for key in TABLES}
 
 
+def same_rows(first: pl.DataFrame | None, second: pl.DataFrame | None) -> bool:
+    """Both tables absent, or both there with equal rows (frames from ``table_state``, in one order)."""
+    if first is None or second is None:
+        return first is second
+    return first.equals(second)
+
+
 def differences(expected: dict[str, TableState], actual: dict[str, TableState]) -> list[str]:
-    """Tables whose content differs (versions aside); [] when the lakes hold the same rows."""
-    found = []
+    """Tables whose rows differ (versions aside); [] when the lakes hold the same rows."""
+    return [key for key, want in expected.items() if not same_rows(want.frame, actual[key].frame)]
+
+
+def rows_lost(expected: dict[str, TableState], actual: dict[str, TableState]) -> int:
+    """Rows of the expected tables that the actual ones lack (compared on every non-nested column)."""
+    lost = 0
     for key, want in expected.items():
-        got = actual[key]
-        if (want.frame is None) != (got.frame is None):
-            found.append(f"{key}: exists in one lake only")
-        elif want.frame is not None and not want.frame.equals(got.frame):
-            found.append(
-                f"{key}: {want.frame.height} rows expected, {got.frame.height} found or values differ"
-            )
-    return found
-
-
-def torn_tables(before: dict[str, TableState], after: dict[str, TableState], final: dict[str, TableState]):
-    """Tables left neither as they were before the crash nor as a complete run leaves them."""
-    torn = []
-    for key, now in after.items():
-        if now.frame is None and before[key].frame is None:
+        if want.frame is None:
             continue
-        as_before = (
-            before[key].frame is not None and now.frame is not None and now.frame.equals(before[key].frame)
-        )
-        as_final = now.frame is not None and now.frame.equals(final[key].frame)
-        if not (as_before or as_final):
-            torn.append(key)
-    return torn
+        got = actual[key].frame
+        if got is None:
+            lost += want.frame.height
+            continue
+        columns = [name for name, dtype in want.frame.schema.items() if not dtype.is_nested()]
+        lost += want.frame.join(got, on=columns, how="anti", nulls_equal=True).height
+    return lost
+
+
+def unreadable_tables(lake: Lake) -> list[str]:
+    """Tables that exist but cannot be read whole."""
+    unreadable = []
+    for key in TABLES:
+        try:
+            table_state(lake, key)
+        except Exception:  # any failure to read is what this counts
+            unreadable.append(key)
+    return unreadable
+
+
+def torn_tables(
+    before: dict[str, TableState], after: dict[str, TableState], final: dict[str, TableState]
+) -> list[str]:
+    """Tables left neither as they were before the crash nor as a complete run leaves them."""
+    return [
+        key
+        for key, now in after.items()
+        if not (same_rows(now.frame, before[key].frame) or same_rows(now.frame, final[key].frame))
+    ]
 
 
 @pytest.fixture(scope="session")
