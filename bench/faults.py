@@ -16,9 +16,6 @@ result with an uninterrupted run. Prints one row per fault:
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +31,6 @@ from ecom_assets.faults import (
     REGISTRY_BEFORE_MANIFEST,
     RUN_BETWEEN_STEPS,
 )
-from ecom_assets.keys import PREDICTION_LOG
 from ecom_assets.ml.registry import ModelRegistry
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests import fault_harness as harness
@@ -107,17 +103,10 @@ def concurrent_runs(reference: Reference, work: Path, trial: int) -> Trial:
     )
 
 
-def _python_in_lake(code: str, lake: Lake, fault: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "ECOM_LAKE_URI": lake.uri, "ECOM_FAULT_POINT": fault}
-    prelude = "from ecom_assets.storage.lake import Lake; lake = Lake.from_settings(); "
-    command = [sys.executable, "-c", prelude + code]
-    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
-
-
 def _registry_trial(work: Path, code: str, fault: str, rerun: Callable[[Lake], str]) -> Trial:
     lake = Lake(str(work / "lake"))
     champion = register_model(lake, seed=1).version
-    crashed = _python_in_lake(code, lake, fault)
+    crashed = harness.python_in_lake(code, lake, fault)
     registry = ModelRegistry(lake)
     try:
         loaded = registry.load_champion()
@@ -154,20 +143,9 @@ def while_promoting(reference: Reference, work: Path, trial: int) -> Trial:
     return _registry_trial(work, code, LAKE_FILE_STAGED, promote)
 
 
-def _logged(lake: Lake) -> int:
-    return lake.read_table(PREDICTION_LOG).height if lake.table_exists(PREDICTION_LOG) else 0
-
-
 def _score(url: str, customers: range) -> None:
     for number in customers:
         httpx.post(f"{url}/score", json={"customer_id": f"c00-{number:05d}"}).raise_for_status()
-
-
-def _alive(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def log_flush(reference: Reference, work: Path, trial: int) -> Trial:
@@ -178,22 +156,24 @@ def log_flush(reference: Reference, work: Path, trial: int) -> Trial:
     with running_service(lake, work, fault_point=PREDICTION_LOG_FLUSH, fault_after="2") as url:
         wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="the champion")
         _score(url, range(5))
-        wait_until(lambda: _logged(lake) == 5, what="the first flush")
+        wait_until(lambda: harness.logged_predictions(lake) == 5, what="the first flush")
         _score(url, range(5, 8))
-        wait_until(lambda: not _alive(url), what="the crash")
+        wait_until(lambda: not harness.service_alive(url), what="the crash")
     try:
-        committed, unreadable = _logged(lake), 0
+        committed, unreadable = harness.logged_predictions(lake), 0
     except Exception:  # an unreadable log is what this counts
         committed, unreadable = 0, 1
     with running_service(lake, work) as url:
         wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="the champion")
         _score(url, range(8, 10))
-        wait_until(lambda: _logged(lake) >= committed + 2, what="the flush after the restart")
+        wait_until(
+            lambda: harness.logged_predictions(lake) >= committed + 2, what="the flush after the restart"
+        )
     return Trial(
         failed_cleanly=committed == 5,
         rows_lost=max(5 - committed, 0),
         tables_unreadable=unreadable,
-        identical_after_rerun=_logged(lake) == 7,
+        identical_after_rerun=harness.logged_predictions(lake) == 7,
     )
 
 

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 from deltalake import DeltaTable
@@ -30,6 +31,7 @@ from ecom_assets.keys import (
     DIM_CUSTOMER,
     FACT_EVENTS,
     LABEL_PURCHASE_NEXT_7D,
+    PREDICTION_LOG,
     SILVER_EVENTS,
     SILVER_EVENTS_REJECTED,
 )
@@ -47,6 +49,7 @@ TABLES = (
     DIM_CUSTOMER,
     CUSTOMER_DAILY_FEATURES,
     LABEL_PURCHASE_NEXT_7D,
+    PREDICTION_LOG,
 )
 SELECTION = "group:bronze or group:silver or group:gold"
 
@@ -73,6 +76,25 @@ def ecom(
 def materialize(lake_uri: str, dagster_home: Path, **fault) -> subprocess.CompletedProcess:
     arguments = ("materialize", "--start", str(START), "--end", str(END), "--select", SELECTION)
     return ecom(*arguments, lake_uri=lake_uri, dagster_home=dagster_home, **fault)
+
+
+def python_in_lake(code: str, lake: Lake, fault: str) -> subprocess.CompletedProcess:
+    """``python -c code`` with ``lake`` bound to the lake at hand and a fault point armed."""
+    environment = {**os.environ, "ECOM_LAKE_URI": lake.uri, POINT_VARIABLE: fault}
+    prelude = "from ecom_assets.storage.lake import Lake; lake = Lake.from_settings(); "
+    command = [sys.executable, "-c", prelude + code]
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
+
+
+def logged_predictions(lake: Lake) -> int:
+    return lake.read_table(PREDICTION_LOG).height if lake.table_exists(PREDICTION_LOG) else 0
+
+
+def service_alive(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def killed(result: subprocess.CompletedProcess) -> bool:

@@ -5,10 +5,6 @@ before dying), the champion pointer names a verified version, and a rerun leaves
 uninterrupted run.
 """
 
-import os
-import subprocess
-import sys
-
 import polars as pl
 from deltalake import write_deltalake
 
@@ -86,24 +82,11 @@ def test_data_files_written_without_their_commit_are_invisible(lake, tmp_path):
     assert sorted(lake.read_table("gold/example")["value"]) == list(range(0, 200, 2))
 
 
-def python_in_lake(code: str, lake: Lake, fault: str) -> subprocess.CompletedProcess:
-    """``python -c code`` with the lake at hand as ``lake``, the fault point armed."""
-    environment = {**os.environ, "ECOM_LAKE_URI": lake.uri, "ECOM_FAULT_POINT": fault}
-    prelude = "from ecom_assets.storage.lake import Lake; lake = Lake.from_settings(); "
-    return subprocess.run(
-        [sys.executable, "-c", prelude + code],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_a_crash_while_a_version_is_registered_leaves_no_version_and_the_champion_verified(lake):
     champion = register_model(lake, seed=1)
     code = "from ecom_assets_tests.serving_support import register_model; register_model(lake, 2, False)"
 
-    crashed = python_in_lake(code, lake, REGISTRY_BEFORE_MANIFEST)
+    crashed = harness.python_in_lake(code, lake, REGISTRY_BEFORE_MANIFEST)
 
     assert harness.killed(crashed), crashed.stderr
     registry = ModelRegistry(lake)
@@ -121,7 +104,7 @@ def test_a_crash_while_the_champion_pointer_is_replaced_keeps_the_old_verified_c
     code = "from ecom_assets.ml.registry import ModelRegistry; "
     code += f"ModelRegistry(lake).promote({candidate.version!r})"
 
-    crashed = python_in_lake(code, lake, LAKE_FILE_STAGED)
+    crashed = harness.python_in_lake(code, lake, LAKE_FILE_STAGED)
 
     assert harness.killed(crashed), crashed.stderr
     registry = ModelRegistry(lake)
