@@ -33,10 +33,10 @@ class TableNotFoundError(LookupError):
     """A Delta table that a reader needs has not been written yet."""
 
 
-def _span(partition_values: Sequence[dt.date] | None) -> str:
+def _which_partitions(partition_values: Sequence[dt.date] | None) -> str:
     if not partition_values:
-        return "(all)"
-    return f"{min(partition_values)} .. {max(partition_values)}"
+        return ""
+    return f" partitions {min(partition_values)} .. {max(partition_values)}"
 
 
 class Lake:
@@ -108,7 +108,7 @@ class Lake:
             except CommitFailedError as conflict:
                 if attempt == COMMIT_ATTEMPTS:
                     raise ConcurrentWriteError(
-                        f"concurrent write to {key} partitions {_span(partition_values)}: another run "
+                        f"concurrent write to {key}{_which_partitions(partition_values)}: another run "
                         f"committed first {COMMIT_ATTEMPTS} times; retry"
                     ) from conflict
                 # Both writers replace whole partitions with what they computed: the last commit wins.
