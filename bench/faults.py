@@ -143,11 +143,6 @@ def while_promoting(reference: Reference, work: Path, trial: int) -> Trial:
     return _registry_trial(work, code, LAKE_FILE_STAGED, promote)
 
 
-def _score(url: str, customers: range) -> None:
-    for number in customers:
-        httpx.post(f"{url}/score", json={"customer_id": f"c00-{number:05d}"}).raise_for_status()
-
-
 def log_flush(reference: Reference, work: Path, trial: int) -> Trial:
     """``ecom serve`` killed at its second prediction-log flush; committed rows must all be there."""
     lake = Lake(str(work / "lake"))
@@ -155,9 +150,9 @@ def log_flush(reference: Reference, work: Path, trial: int) -> Trial:
     register_model(lake, seed=1)
     with running_service(lake, work, fault_point=PREDICTION_LOG_FLUSH, fault_after="2") as url:
         wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="the champion")
-        _score(url, range(5))
+        harness.score_at_once(url, range(5))
         wait_until(lambda: harness.logged_predictions(lake) == 5, what="the first flush")
-        _score(url, range(5, 8))
+        harness.score_at_once(url, range(5, 8))
         wait_until(lambda: not harness.service_alive(url), what="the crash")
     try:
         committed, unreadable = harness.logged_predictions(lake), 0
@@ -165,7 +160,7 @@ def log_flush(reference: Reference, work: Path, trial: int) -> Trial:
         committed, unreadable = 0, 1
     with running_service(lake, work) as url:
         wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="the champion")
-        _score(url, range(8, 10))
+        harness.score_at_once(url, range(8, 10))
         wait_until(
             lambda: harness.logged_predictions(lake) >= committed + 2, what="the flush after the restart"
         )

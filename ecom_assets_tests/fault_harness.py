@@ -90,6 +90,12 @@ def logged_predictions(lake: Lake) -> int:
     return lake.read_table(PREDICTION_LOG).height if lake.table_exists(PREDICTION_LOG) else 0
 
 
+def score_at_once(url: str, customers: range) -> None:
+    """Score customers in one batch request: its rows reach the prediction log in the same flush."""
+    ids = [f"c00-{number:05d}" for number in customers]
+    httpx.post(f"{url}/score/batch", json={"customer_ids": ids}, timeout=30).raise_for_status()
+
+
 def service_alive(url: str) -> bool:
     try:
         return httpx.get(f"{url}/health", timeout=1).status_code == 200

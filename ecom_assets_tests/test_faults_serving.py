@@ -5,7 +5,7 @@ import httpx
 from ecom_assets.faults import PREDICTION_LOG_FLUSH
 from ecom_assets.keys import PREDICTION_LOG
 from ecom_assets.storage.lake import Lake
-from ecom_assets_tests.fault_harness import logged_predictions, service_alive
+from ecom_assets_tests.fault_harness import logged_predictions, score_at_once, service_alive
 from ecom_assets_tests.serving_support import register_model, running_service, wait_until, write_features
 
 
@@ -42,14 +42,14 @@ def test_a_crash_while_the_prediction_log_flushes_leaves_it_readable_at_its_last
     crash_at_second_flush = {"fault_point": PREDICTION_LOG_FLUSH, "fault_after": "2"}
     with running_service(lake, tmp_path, **crash_at_second_flush) as url:
         wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="the champion")
-        _score(url, range(3))
+        score_at_once(url, range(3))
         wait_until(lambda: logged_predictions(lake) == 3, what="the first flush")
         version = lake.table_version(PREDICTION_LOG)
-        _score(url, range(3, 5))
+        score_at_once(url, range(3, 5))
         wait_until(lambda: not service_alive(url), what="the crash at the second flush")
 
     assert lake.table_version(PREDICTION_LOG) == version and logged_predictions(lake) == 3
     with running_service(lake, tmp_path) as url:
         wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, what="the champion")
-        _score(url, range(5, 6))
+        score_at_once(url, range(5, 6))
         wait_until(lambda: logged_predictions(lake) == 4, what="the restarted service's flush")

@@ -83,7 +83,7 @@ def test_landing_files_give_back_exactly_the_lines_written(lines, compressed):
 
 
 rees46_fields = st.one_of(
-    st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=30),
+    st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=30),
     st.sampled_from(["view", "cart", "purchase", "remove_from_cart", "2019-10-01 00:00:05 UTC", "-1", "nan"]),
     st.floats().map(str),
 )
