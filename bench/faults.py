@@ -16,6 +16,7 @@ result with an uninterrupted run. Prints one row per fault:
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +33,11 @@ from ecom_assets.faults import (
     RUN_BETWEEN_STEPS,
 )
 from ecom_assets.ml.registry import ModelRegistry
+from ecom_assets.settings import get_settings
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests import fault_harness as harness
+from ecom_assets_tests.azurite import running_azurite
+from ecom_assets_tests.outage_proxy import OutageProxy
 from ecom_assets_tests.serving_support import register_model, running_service, wait_until, write_features
 
 # Commits of the medallion range run, in order: Bronze, rejects, Silver, facts, customers, features.
@@ -172,6 +176,40 @@ def log_flush(reference: Reference, work: Path, trial: int) -> Trial:
     )
 
 
+def storage_outage(reference: Reference, work: Path, trial: int) -> Trial:
+    """The lake on Azurite behind a proxy, cut off once Bronze has committed, restored after the failure."""
+    expected = harness.lake_state(Lake(str(reference.materialised)), ignoring=harness.STORE_TIMES)
+    nothing_yet = {key: harness.TableState(None, None) for key in harness.TABLES}
+    with running_azurite(work) as azurite:
+        proxy = OutageProxy(azurite, work)
+        proxy.restore()
+        azurite.service().create_container("lake")
+        settings = proxy.azurite.environment("lake")
+        os.environ.update(settings)
+        get_settings.cache_clear()
+        try:
+            lake = Lake.from_settings()
+            harness.simulate_landing(lake)
+            returncode, errors = harness.materialize_through_outage(lake, proxy.cut, work / "home")
+            proxy.restore()
+            unreadable = harness.unreadable_tables(lake)
+            after_outage = harness.lake_state(lake, ignoring=harness.STORE_TIMES)
+            rerun = harness.materialize(lake.uri, work / "home")
+            after = harness.lake_state(lake, ignoring=harness.STORE_TIMES)
+        finally:
+            proxy.cut()
+            for name in settings:
+                os.environ.pop(name)
+            get_settings.cache_clear()
+    one_line = returncode == 2 and f"lake {lake.uri} failed in" in errors
+    return Trial(
+        failed_cleanly=one_line and not harness.torn_tables(nothing_yet, after_outage, expected),
+        rows_lost=harness.rows_lost(expected, after),
+        tables_unreadable=len(unreadable),
+        identical_after_rerun=rerun.returncode == 0 and not harness.differences(expected, after),
+    )
+
+
 FAULTS: dict[str, Callable[[Reference, Path, int], Trial]] = {
     "kill before a Delta commit (ecom materialize)": before_commit,
     "kill between two range runs (ecom materialize)": between_steps,
@@ -179,6 +217,7 @@ FAULTS: dict[str, Callable[[Reference, Path, int], Trial]] = {
     "kill while a model version is registered": while_registering,
     "kill while the champion pointer is replaced": while_promoting,
     "kill while the service flushes the prediction log": log_flush,
+    "storage outage during ecom materialize (Azurite)": storage_outage,
 }
 
 

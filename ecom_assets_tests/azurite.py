@@ -13,6 +13,8 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,19 +70,26 @@ def _wait_until_listening(process: subprocess.Popen, port: int, log: Path, timeo
     pytest.fail(f"azurite-blob not listening after {timeout}s: {log.read_text()[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory) -> Azurite:
+@contextmanager
+def running_azurite(log_dir: Path) -> Iterator[Azurite]:
+    """azurite-blob on a free loopback port with an account of its own, stopped on the way out."""
     if not AZURITE.exists():
         pytest.fail(f"{AZURITE} is missing: run `npm ci` in {ROOT} (make test does)")
     port = free_port()
     azurite = Azurite(f"http://127.0.0.1:{port}", ACCOUNT, base64.b64encode(secrets.token_bytes(64)).decode())
-    log = tmp_path_factory.mktemp("azurite") / "azurite.log"
+    log = log_dir / "azurite.log"
     command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), *FLAGS]
     environment = {**os.environ, "AZURITE_ACCOUNTS": f"{azurite.account}:{azurite.key}"}
     with background_process(command, log, environment) as process:
         _wait_until_listening(process, port, log)
         azurite.service().get_service_properties()  # answers, and accepts the account's key
         yield azurite
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory) -> Iterator[Azurite]:
+    with running_azurite(tmp_path_factory.mktemp("azurite")) as emulator:
+        yield emulator
 
 
 @pytest.fixture

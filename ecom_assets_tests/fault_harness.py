@@ -15,6 +15,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,9 @@ TABLES = (
     PREDICTION_LOG,
 )
 SELECTION = "group:bronze or group:silver or group:gold"
+# Bronze's landed_at is the landing file's time in its store: the only column that a lake on Azurite and
+# a local lake made of the same files do not share.
+STORE_TIMES = ("landed_at",)
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,32 @@ def ecom(
     return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
 
 
+MATERIALIZE = ("materialize", "--start", str(START), "--end", str(END), "--select", SELECTION)
+
+
 def materialize(lake_uri: str, dagster_home: Path, **fault) -> subprocess.CompletedProcess:
-    arguments = ("materialize", "--start", str(START), "--end", str(END), "--select", SELECTION)
-    return ecom(*arguments, lake_uri=lake_uri, dagster_home=dagster_home, **fault)
+    return ecom(*MATERIALIZE, lake_uri=lake_uri, dagster_home=dagster_home, **fault)
+
+
+def materialize_through_outage(lake: Lake, cut: Callable[[], None], dagster_home: Path) -> tuple[int, str]:
+    """``ecom materialize`` on ``lake`` (configured in this process's environment), its storage cut off
+    by ``cut`` once Bronze is committed; the run is frozen meanwhile, so the outage strikes mid-run.
+    Returns the exit code and what the run printed on stderr."""
+    command = [sys.executable, "-m", "ecom_assets.cli", *MATERIALIZE]
+    environment = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+    environment.pop(POINT_VARIABLE, None)
+    run = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while run.poll() is None and not lake.table_exists(BRONZE_EVENTS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGSTOP)
+        cut()
+        run.send_signal(signal.SIGCONT)
+        _, errors = run.communicate(timeout=600)
+    finally:
+        run.kill()
+    return run.returncode, errors
 
 
 def python_in_lake(code: str, lake: Lake, fault: str) -> subprocess.CompletedProcess:

@@ -1,9 +1,5 @@
 """Storage outages on Azurite: the storage is cut off in the middle of the work and comes back."""
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -14,12 +10,7 @@ from ecom_assets.settings import EventHubsSettings
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests import fault_harness as harness
 from ecom_assets_tests.factories import event, line
-from ecom_assets_tests.serving_support import wait_until
 from ecom_assets_tests.test_eventhubs import HUB, NOON, checkpoints, partition, received
-
-# Bronze's landed_at is the landing file's time in its store: the only column a lake on Azurite and a
-# local lake made of the same files do not share.
-STORE_TIMES = ("landed_at",)
 
 
 def test_an_outage_during_a_run_fails_it_in_one_line_naming_the_lake_and_a_rerun_succeeds(
@@ -27,32 +18,22 @@ def test_an_outage_during_a_run_fails_it_in_one_line_naming_the_lake_and_a_rerun
 ):
     lake = Lake.from_settings()
     _, materialised, _ = uninterrupted_reference
-    uninterrupted = harness.lake_state(Lake(str(materialised)), ignoring=STORE_TIMES)
+    uninterrupted = harness.lake_state(Lake(str(materialised)), ignoring=harness.STORE_TIMES)
     harness.simulate_landing(lake)
-    command = [sys.executable, "-m", "ecom_assets.cli", "materialize", "--start", str(harness.START)]
-    command += ["--end", str(harness.END), "--select", harness.SELECTION]
-    environment = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
-    run = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until(lambda: run.poll() is not None or lake.table_exists(BRONZE_EVENTS), "Bronze", timeout=300)
-        run.send_signal(signal.SIGSTOP)  # frozen while the storage goes away, so the outage hits mid-run
-        outage.cut()
-        run.send_signal(signal.SIGCONT)
-        _, errors = run.communicate(timeout=600)
-    finally:
-        run.kill()
 
-    assert run.returncode == 2, errors
+    returncode, errors = harness.materialize_through_outage(lake, outage.cut, tmp_path / "home")
+
+    assert returncode == 2, errors
     [message] = [text for text in errors.splitlines() if text.startswith("ecom materialize: error:")]
     assert f"lake {lake.uri} failed in" in message and "Connection refused" in message
     outage.restore()
-    after_outage = harness.lake_state(lake, ignoring=STORE_TIMES)
+    after_outage = harness.lake_state(lake, ignoring=harness.STORE_TIMES)
     nothing_yet = {key: harness.TableState(None, None) for key in harness.TABLES}
     assert after_outage[BRONZE_EVENTS].version == 0
     assert harness.torn_tables(nothing_yet, after_outage, uninterrupted) == []
-    rerun = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
+    rerun = harness.materialize(lake.uri, tmp_path / "home")
     assert rerun.returncode == 0, rerun.stderr
-    assert harness.differences(uninterrupted, harness.lake_state(lake, ignoring=STORE_TIMES)) == []
+    assert harness.differences(uninterrupted, harness.lake_state(lake, ignoring=harness.STORE_TIMES)) == []
 
 
 def test_ingest_holds_its_checkpoint_through_an_outage_and_lands_every_event_once(outage):
