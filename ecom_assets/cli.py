@@ -14,6 +14,7 @@ from ecom_assets.events.importing import ImportSummary
 from ecom_assets.events.simulator.replenishment import DEFAULT_REPLENISHMENT_SHARE
 from ecom_assets.operations.errors import RunFailedError
 from ecom_assets.settings import get_settings
+from ecom_assets.storage.errors import ConcurrentWriteError, LakeUnavailableError
 from ecom_assets.storage.lake import Lake, TableNotFoundError
 
 
@@ -200,7 +201,15 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (CliError, RunFailedError, TableNotFoundError, FileNotFoundError, ValueError) as error:
+    except (
+        CliError,
+        RunFailedError,
+        TableNotFoundError,
+        LakeUnavailableError,
+        ConcurrentWriteError,
+        FileNotFoundError,
+        ValueError,
+    ) as error:
         print(f"ecom {args.command}: error: {error}", file=sys.stderr)
         sys.exit(2)
 

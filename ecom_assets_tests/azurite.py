@@ -81,14 +81,20 @@ def running_azurite(port: int, accounts: str, log: Path, *flags: str) -> Iterato
         yield process
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory) -> Azurite:
+@contextmanager
+def running_emulator(log_dir: Path) -> Iterator[Azurite]:
+    """Azurite on a free loopback port with an account of its own, answering, stopped on the way out."""
     port = free_port()
     azurite = Azurite(f"http://127.0.0.1:{port}", ACCOUNT, base64.b64encode(secrets.token_bytes(64)).decode())
-    log = tmp_path_factory.mktemp("azurite") / "azurite.log"
-    with running_azurite(port, f"{azurite.account}:{azurite.key}", log):
+    with running_azurite(port, f"{azurite.account}:{azurite.key}", log_dir / "azurite.log"):
         azurite.service().get_service_properties()  # answers, and accepts the account's key
         yield azurite
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory) -> Iterator[Azurite]:
+    with running_emulator(tmp_path_factory.mktemp("azurite")) as emulator:
+        yield emulator
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ import pytest
 from ecom_assets.storage.lake import Lake
 from ecom_assets_tests.azure_endpoint import azure_blob_endpoint  # noqa: F401  (Azurite at an Azure name)
 from ecom_assets_tests.azurite import azure_lake, azurite  # noqa: F401  (fixtures: the lake on Azurite)
+from ecom_assets_tests.fault_harness import uninterrupted_reference  # noqa: F401  (fixture: a finished run)
+from ecom_assets_tests.outage_proxy import outage  # noqa: F401  (fixture: Azurite behind a cuttable proxy)
 from ecom_assets_tests.postgres import postgres, postgres_dagster_home  # noqa: F401  (Dagster on PostgreSQL)
 from ecom_assets_tests.spark_support import spark  # noqa: F401  (fixture: one Spark session per process)
 

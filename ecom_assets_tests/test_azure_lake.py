@@ -12,6 +12,7 @@ from ecom_assets.events.simulator import simulate
 from ecom_assets.operations.materialize import materialize_range
 from ecom_assets.settings import AzureSettings, get_settings
 from ecom_assets.storage.azure import BlobLocation, delta_storage_options
+from ecom_assets.storage.errors import LakeUnavailableError
 from ecom_assets.storage.lake import Lake, TableNotFoundError
 from ecom_assets_tests import test_lake
 from ecom_assets_tests.test_lake import D1, frame
@@ -60,7 +61,7 @@ def test_the_account_key_never_shows_in_reprs_errors_or_logs(azure_lake, azurite
         (FileNotFoundError, lambda: azure_lake.read_bytes("landing/missing.jsonl")),
         (FileNotFoundError, lambda: wrong_container.read_bytes("landing/a.jsonl")),
         (ResourceNotFoundError, lambda: wrong_container.write_bytes("landing/a.jsonl", b"x")),
-        (OSError, lambda: wrong_container.write_table("gold/x", frame(D1, [1]))),
+        (LakeUnavailableError, lambda: wrong_container.write_table("gold/x", frame(D1, [1]))),
     ]
     for expected, failing in failures:
         with pytest.raises(expected) as error:

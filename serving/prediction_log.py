@@ -20,6 +20,7 @@ import time
 
 import polars as pl
 
+from ecom_assets.faults import PREDICTION_LOG_FLUSH, fault_point
 from ecom_assets.keys import PREDICTION_LOG
 from ecom_assets.storage.lake import Lake
 
@@ -174,6 +175,7 @@ class PredictionLog:
             if not frames:
                 return
             frame = pl.concat(frames) if len(frames) > 1 else frames[0]
+            fault_point(PREDICTION_LOG_FLUSH)
             try:
                 self.lake.append_table(PREDICTION_LOG, frame, partition_column="log_date")
             except Exception:  # the lake may be briefly unreachable: keep the rows for the next flush

@@ -16,7 +16,9 @@ from ecom_assets.defs.engine import TableSlice, on_spark, reads_itself_on_spark
 from ecom_assets.defs.partitions import dates_of
 from ecom_assets.settings import get_settings
 from ecom_assets.spark_session import SESSION_CONFIG
-from ecom_assets.storage.lake import Lake
+from ecom_assets.storage.lake import ConcurrentWriteError, Lake
+
+CONFLICT_RETRIES = 2
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -50,15 +52,19 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
         lake = self.lake_resource.get_lake()
         key = table_key(context.asset_key)
         metadata: dict[str, dg.RawMetadataValue] = {"table_uri": dg.MetadataValue.path(lake.table_uri(key))}
-        if context.has_asset_partitions:
-            column = _partition_column(context.definition_metadata)
-            dates = sorted(dates_of(context.asset_partition_keys))
-            lake.write_table(key, obj, column, dates)
-            # A range run records one materialisation per day, each with the figures of the whole run.
-            span = f"{dates[0]} .. {dates[-1]} ({len(dates)} days; figures cover them all)"
-            metadata["partitions_in_run"] = span if len(dates) > 1 else str(dates[0])
-        else:
-            lake.write_table(key, obj)
+        try:
+            if context.has_asset_partitions:
+                column = _partition_column(context.definition_metadata)
+                dates = sorted(dates_of(context.asset_partition_keys))
+                lake.write_table(key, obj, column, dates)
+                # A range run records one materialisation per day, each with the figures of the whole run.
+                span = f"{dates[0]} .. {dates[-1]} ({len(dates)} days; figures cover them all)"
+                metadata["partitions_in_run"] = span if len(dates) > 1 else str(dates[0])
+            else:
+                lake.write_table(key, obj)
+        except ConcurrentWriteError as conflict:
+            # Only conflicts are retried, and the whole step: its inputs may be what the other run wrote.
+            raise dg.RetryRequested(max_retries=CONFLICT_RETRIES, seconds_to_wait=1) from conflict
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame | TableSlice:

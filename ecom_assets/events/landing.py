@@ -40,4 +40,7 @@ def read_landing_lines(lake: Lake, path: str) -> list[str]:
     data = lake.read_bytes(path)
     if path.endswith(".gz"):
         data = gzip.decompress(data)
-    return data.decode("utf-8", errors="replace").splitlines()
+    # Only a newline ends a line: str.splitlines also splits at U+2028, U+0085 and other characters that
+    # JSON strings may hold as they are (found by fuzzing), which would break one event into two.
+    lines = [line.removesuffix("\r") for line in data.decode("utf-8", errors="replace").split("\n")]
+    return lines[:-1] if lines[-1] == "" else lines

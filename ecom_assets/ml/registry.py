@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
+from ecom_assets.faults import REGISTRY_BEFORE_MANIFEST, fault_point
 from ecom_assets.storage.lake import Lake
 
 MODEL_FILE = "propensity_model.joblib"
@@ -138,10 +139,13 @@ class ModelRegistry:
             "metrics.json": json.dumps(metrics, indent=2, sort_keys=True).encode(),
             "reference_features.parquet": _parquet_bytes(reference_features),
             "validation_scores.parquet": _parquet_bytes(scores),
-            "manifest.json": manifest.model_dump_json(indent=2).encode(),
         }
         for filename, data in files.items():
             self.lake.write_bytes(self._file(manifest.version, filename), data)
+        fault_point(REGISTRY_BEFORE_MANIFEST)
+        self.lake.write_bytes(
+            self._file(manifest.version, "manifest.json"), manifest.model_dump_json(indent=2).encode()
+        )
         return manifest
 
     def versions(self) -> list[str]:

@@ -21,6 +21,7 @@ from ecom_assets.definitions import defs
 from ecom_assets.defs.ml.assets import PropensityModelConfig
 from ecom_assets.defs.partitions import first_partition, last_partition, partition_range_tags
 from ecom_assets.defs.tables import asset_key
+from ecom_assets.faults import RUN_BETWEEN_STEPS, fault_point
 from ecom_assets.keys import (
     CHAMPION,
     FACT_EVENTS,
@@ -206,6 +207,7 @@ def materialize_range(
                 f"[green]✓[/] {step.name} {span}: run {result.run_id[:8]}, "
                 f"{len(keys)} assets, {time.perf_counter() - began:.1f} s"
             )
+        fault_point(RUN_BETWEEN_STEPS)
     if failures:
         raise RunFailedError("; ".join(failures))
     return results

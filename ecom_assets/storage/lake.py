@@ -7,6 +7,8 @@ are addressed by paths relative to the lake root, so the same code runs on disk 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -15,13 +17,26 @@ from pathlib import Path
 import fsspec
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError
 
+from ecom_assets.faults import LAKE_BEFORE_COMMIT, LAKE_FILE_STAGED, fault_point
 from ecom_assets.settings import AzureSettings, get_settings
 from ecom_assets.storage.azure import BlobLocation, blob_filesystem, delta_storage_options, is_azure_uri
+from ecom_assets.storage.errors import ConcurrentWriteError, reaching_storage
+
+# A commit that loses a race with another run's commit on the same partitions is rewritten on the newer
+# table version, a few times, before the run fails.
+COMMIT_ATTEMPTS = 4
 
 
 class TableNotFoundError(LookupError):
     """A Delta table that a reader needs has not been written yet."""
+
+
+def _which_partitions(partition_values: Sequence[dt.date] | None) -> str:
+    if not partition_values:
+        return ""
+    return f" partitions {min(partition_values)} .. {max(partition_values)}"
 
 
 class Lake:
@@ -47,6 +62,7 @@ class Lake:
     def table_uri(self, key: str) -> str:
         return f"{self.uri}/{key.strip('/')}"
 
+    @reaching_storage
     def table_exists(self, key: str) -> bool:
         return DeltaTable.is_deltatable(self.table_uri(key), storage_options=self.storage_options)
 
@@ -55,6 +71,7 @@ class Lake:
             raise TableNotFoundError(f"table {key} does not exist in {self.uri}: materialise it first")
         return pl.scan_delta(self.table_uri(key), storage_options=self.storage_options or None)
 
+    @reaching_storage
     def read_table(
         self,
         key: str,
@@ -78,30 +95,54 @@ class Lake:
         Rows outside ``partition_values`` are refused rather than silently written elsewhere, and
         partitions that receive no rows end up empty: re-running a partition never duplicates it.
         """
-        options = {"storage_options": self.storage_options or None, "mode": "overwrite"}
-        if partition_column is None:
-            write_deltalake(self.table_uri(key), frame.to_arrow(), schema_mode="overwrite", **options)
-            return
-        if partition_values is not None:
+        if partition_column is not None and partition_values is not None:
             stray = frame.filter(~pl.col(partition_column).is_in(list(partition_values)))
             if stray.height:
                 raise ValueError(
                     f"{key}: {stray.height} rows have {partition_column} outside the partitions being written"
                 )
-            if self.table_exists(key):
-                literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
-                options["predicate"] = f"{partition_column} IN ({literals})"
-                # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older
-                # partitions read it as null.
-                options["schema_mode"] = "merge"
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                self._overwrite(key, frame, partition_column, partition_values)
+                return
+            except CommitFailedError as conflict:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise ConcurrentWriteError(
+                        f"concurrent write to {key}{_which_partitions(partition_values)}: another run "
+                        f"committed first {COMMIT_ATTEMPTS} times; retry"
+                    ) from conflict
+                # Both writers replace whole partitions with what they computed: the last commit wins.
+                time.sleep(random.uniform(0, 0.1 * 2**attempt))
+
+    @reaching_storage
+    def _overwrite(
+        self,
+        key: str,
+        frame: pl.DataFrame,
+        partition_column: str | None,
+        partition_values: Sequence[dt.date] | None,
+    ) -> None:
+        options = {"storage_options": self.storage_options or None, "mode": "overwrite"}
+        fault_point(LAKE_BEFORE_COMMIT)
+        if partition_column is None:
+            write_deltalake(self.table_uri(key), frame.to_arrow(), schema_mode="overwrite", **options)
+            return
+        if partition_values is not None and self.table_exists(key):
+            literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
+            options["predicate"] = f"{partition_column} IN ({literals})"
+            # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older
+            # partitions read it as null.
+            options["schema_mode"] = "merge"
         write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
 
+    @reaching_storage
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:
         """Add rows in one Delta commit, creating the table if needed: for logs, which are never re-run.
 
         New columns are added to the table (older rows read them as null), so a log can grow a column.
         """
         partition_by = [partition_column] if partition_column else None
+        fault_point(LAKE_BEFORE_COMMIT)
         write_deltalake(
             self.table_uri(key),
             frame.to_arrow(),
@@ -111,6 +152,7 @@ class Lake:
             storage_options=self.storage_options or None,
         )
 
+    @reaching_storage
     def table_version(self, key: str) -> int:
         """The table's latest Delta version: it changes with every commit, so readers can poll it cheaply."""
         return DeltaTable(self.table_uri(key), storage_options=self.storage_options or None).version()
@@ -127,6 +169,7 @@ class Lake:
     def _path(self, relative: str) -> str:
         return f"{self.uri}/{relative.strip('/')}"
 
+    @reaching_storage
     def list_files(self, relative_dir: str) -> list[str]:
         """Lake-relative paths of the files directly under a folder, sorted; [] when it does not exist."""
         folder = self._path(relative_dir)
@@ -135,19 +178,24 @@ class Lake:
         names = sorted(Path(path).name for path in self.fs.ls(folder, detail=False))
         return [f"{relative_dir.strip('/')}/{name}" for name in names]
 
+    @reaching_storage
     def exists(self, relative: str) -> bool:
         return self.fs.exists(self._path(relative))
 
+    @reaching_storage
     def read_bytes(self, relative: str) -> bytes:
         return self.fs.cat_file(self._path(relative))
 
+    @reaching_storage
     def modified(self, relative: str) -> dt.datetime:
         stamp = self.fs.modified(self._path(relative))
         return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
+    @reaching_storage
     def remove(self, relative: str) -> None:
         self.fs.rm(self._path(relative))
 
+    @reaching_storage
     def write_bytes(self, relative: str, data: bytes) -> None:
         """Write a file whole before it becomes visible under its name (readers never see half a file)."""
         target = self._path(relative)
@@ -155,4 +203,5 @@ class Lake:
         staging = f"{parent}/.{name}.{uuid.uuid4().hex}.tmp"
         self.fs.makedirs(parent, exist_ok=True)
         self.fs.pipe_file(staging, data)
+        fault_point(LAKE_FILE_STAGED)
         self.fs.mv(staging, target)

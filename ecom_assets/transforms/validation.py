@@ -19,6 +19,7 @@ import polars as pl
 from ecom_assets.events.schema import EVENT_TYPES
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+INT32_MAX = 2**31 - 1  # integers are Int32 columns: a larger one is an invalid value, not a crash
 
 
 class ContractEvent(msgspec.Struct):
@@ -34,13 +35,13 @@ class ContractEvent(msgspec.Struct):
     category: str | None = None
     brand: str | None = None
     price: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    quantity: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] | None = None
     order_id: str | None = None
     currency: str | None = None
     channel: Literal["web", "app"] | None = None
     device: str | None = None
     country: str | None = None
-    schema_version: int = 1
+    schema_version: Annotated[int, msgspec.Meta(ge=-INT32_MAX, le=INT32_MAX)] = 1
 
 
 DECODED_SCHEMA = pl.Schema(
@@ -72,8 +73,10 @@ def classify(error: msgspec.DecodeError) -> tuple[str, str]:
         return ("unknown_event_type" if field == "event_type" else "invalid_value"), field
     if field == "price" and ">= 0" in message:
         return "negative_price", field
-    if field == "quantity" and ">= 1" in message:
+    if field == "quantity" and (">= 1" in message or "<=" in message):
         return "invalid_quantity", field
+    if "<=" in message or ">=" in message:
+        return "invalid_value", field
     return "wrong_type", field
 
 
@@ -87,4 +90,6 @@ def decode_lines(raw_lines: Iterable[str]) -> tuple[list[tuple], list[int], list
             indices.append(index)
         except msgspec.DecodeError as error:
             failures.append((index, *classify(error)))
+        except RecursionError:  # msgspec's answer to nesting deeper than it recurses (found by fuzzing)
+            failures.append((index, "invalid_json", "nested too deeply"))
     return rows, indices, failures

@@ -15,8 +15,8 @@ from ecom_assets.defs.tables import asset_key
 from ecom_assets.keys import BATCH_SCORES, CHAMPION, DRIFT_REPORT, PROPENSITY_MODEL
 from ecom_assets.transforms.labels import LABEL_HORIZON_DAYS
 
-# Deployments limit runs with this tag to one at a time (deploy/dagster.yaml), so two retrainings never
-# race for the champion pointer.
+# The instance's run coordinator (dagster.yaml, tag_concurrency_limits) runs one run with this tag at a
+# time, so two retrainings never race for the champion pointer.
 RETRAINING_TAGS = {"ecom/retrain": "true"}
 
 retrain_job = dg.define_asset_job(
