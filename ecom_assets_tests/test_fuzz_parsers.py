@@ -1,10 +1,11 @@
-"""Property-based fuzzing of what reads untrusted input: the landing-line parser and the REES46 importer.
+"""Property-based fuzzing of what reads untrusted input: the landing-line parser and both importers.
 
 Whatever the lines hold (random bytes, any Unicode, huge lines, deep nesting, any field of any type),
 nothing crashes and every line is accounted for: a Silver event, a rejected line with its reason, or
 a duplicate delivery. Examples are few and bounded so the suite stays fast.
 """
 
+import csv
 import datetime as dt
 import gzip
 import json
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecom_assets.events.landing import list_landing_files, read_landing_lines, write_landing_file
+from ecom_assets.events.orders import import_orders
 from ecom_assets.events.rees46 import COLUMNS, import_rees46
 from ecom_assets.events.schema import PRODUCT_EVENTS, QUANTITY_EVENTS
 from ecom_assets.storage.lake import Lake
@@ -107,7 +109,7 @@ def test_every_rees46_row_becomes_one_event_or_one_kept_malformed_line(lines, co
         summary = import_rees46(lake, [path], progress=False, chunk_rows=7)
 
         rows = [text for text in lines if text]
-        assert summary.rows == len(rows) and summary.events + summary.malformed == len(rows)
+        assert summary.rows == len(rows) and summary.events + summary.rejected_rows == len(rows)
         landed = [
             text
             for day in summary.events_by_date
@@ -117,4 +119,37 @@ def test_every_rees46_row_becomes_one_event_or_one_kept_malformed_line(lines, co
         kept = [
             text for path in summary.reject_files for text in lake.read_bytes(path).decode().split("\n")[:-1]
         ]
-        assert (len(landed), len(kept)) == (summary.events, summary.malformed)
+        assert (len(landed), len(kept)) == (summary.events, summary.rejected_rows)
+
+
+ORDER_COLUMNS = ("order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price", "country")
+order_cells = st.one_of(
+    st.text(max_size=30),
+    st.integers(min_value=-(2**40), max_value=2**40).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.datetimes(timezones=st.none() | st.just(dt.UTC)).map(lambda moment: moment.isoformat()),
+)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(order_cells, min_size=len(ORDER_COLUMNS), max_size=len(ORDER_COLUMNS)), max_size=20))
+def test_every_order_line_becomes_one_event_one_return_or_one_kept_reject(rows):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "orders.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(ORDER_COLUMNS)
+            writer.writerows(rows)
+        lake = Lake(f"{folder}/lake")
+
+        summary = import_orders(lake, [path], progress=False, chunk_rows=7)
+
+        assert summary.rows == len(rows)
+        assert summary.events + summary.returns + summary.rejected_rows == len(rows)
+        landed = [
+            text
+            for day in summary.events_by_date
+            for landing in list_landing_files(lake, day)
+            for text in read_landing_lines(lake, landing)
+        ]
+        assert len(landed) == summary.events
