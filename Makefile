@@ -28,10 +28,11 @@ demo: $(STAMP)
 test: $(STAMP) $(AZURITE) lint-deploy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 # The deployment files: workflows (actionlint), Dockerfiles (hadolint), the compose file (its schema).
 lint-deploy: $(STAMP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException, RequestValidationError
@@ -11,16 +13,19 @@ from serving.schemas import Problem
 from serving.service import FeatureNamesError, NotReadyError
 
 RETRY_AFTER_SECONDS = "5"
-NOT_READY = {
+# OpenAPI response entries by status code, in the shape FastAPI's `responses=` takes.
+Responses = dict[int | str, dict[str, Any]]
+NOT_READY: Responses = {
     503: {"model": Problem, "description": "No model (or no features) loaded yet; the reason says why"}
 }
-UNAUTHORIZED = {
+UNAUTHORIZED: Responses = {
     401: {"model": Problem, "description": "X-API-Key missing or unknown (when keys are configured)"}
 }
-TOO_LARGE = {413: {"description": "Body over ECOM_MAX_BODY_BYTES", "content": {"text/plain": {}}}}
-BAD_BODY = {
+TOO_LARGE: Responses = {413: {"description": "Body over ECOM_MAX_BODY_BYTES", "content": {"text/plain": {}}}}
+BAD_BODY: Responses = {
     400: {"model": Problem, "description": "Body is not text FastAPI can decode (e.g. not UTF-8)"},
-} | TOO_LARGE
+    **TOO_LARGE,
+}
 
 
 def not_ready(error: NotReadyError) -> HTTPException:
@@ -41,7 +46,8 @@ def feature_errors(error: FeatureNamesError) -> RequestValidationError:
     )
 
 
-async def validation_error(request: Request, error: RequestValidationError) -> Response:
+async def validation_error(request: Request, error: Exception) -> Response:
     """FastAPI's 422 body, except that a NaN or infinity the client sent comes back as a string."""
+    assert isinstance(error, RequestValidationError)  # registered for RequestValidationError only
     body = {"detail": jsonable_encoder(error.errors())}
     return Response(to_json(body, inf_nan_mode="strings"), status_code=422, media_type="application/json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
@@ -17,11 +17,15 @@ CustomerId = Annotated[str, StringConstraints(strict=True, min_length=1, max_len
 FeatureValue = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
+_FEATURE_FIELDS: dict[str, Any] = {
+    feature.name: (FeatureValue, Field(description=feature.description)) for feature in FEATURES
+}
+_EXAMPLE: dict[str, Any] = dict(no_activity_features())
 FeatureVector = create_model(
     "FeatureVector",
-    __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [no_activity_features()]}),
+    __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]}),
     __doc__="Every model feature by name, as a finite number (the columns of gold/customer_daily_features).",
-    **{feature.name: (FeatureValue, Field(description=feature.description)) for feature in FEATURES},
+    **_FEATURE_FIELDS,
 )
 
 

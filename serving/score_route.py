@@ -8,7 +8,8 @@ models and responses as the other routes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -33,7 +34,7 @@ def parse_score_request(body: bytes) -> ScoreByCustomer | ScoreByFeatures:
         ) from None
 
 
-def _in_body(problem: dict) -> dict:
+def _in_body(problem: Mapping[str, Any]) -> dict:
     """A pydantic error as FastAPI reports body errors; a body that is not JSON is echoed as text."""
     given = problem.get("input")
     if isinstance(given, bytes):
@@ -78,10 +79,10 @@ def document_score(app: FastAPI, endpoint: Callable[[Request], Awaitable[Respons
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
             "responses": {
                 "200": _json("Successful Response", "ScoreResponse"),
-                "401": _json(UNAUTHORIZED[401]["description"], "Problem"),
+                "401": _json(str(UNAUTHORIZED[401]["description"]), "Problem"),
                 "413": TOO_LARGE[413],
                 "422": _json("Validation Error", "HTTPValidationError"),
-                "503": _json(NOT_READY[503]["description"], "Problem"),
+                "503": _json(str(NOT_READY[503]["description"]), "Problem"),
             },
         }
     }

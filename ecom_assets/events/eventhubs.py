@@ -175,7 +175,7 @@ class LandingWriter:
 
 def checkpoint_store(lake: Lake, settings: EventHubsSettings) -> BlobCheckpointStore:
     """Checkpoints in a container of the lake's own storage account, created on first use."""
-    if lake.azure is None or lake.azure_settings is None:
+    if lake.azure is None:
         raise ValueError(
             f"ecom ingest keeps its checkpoints in the lake's storage account, but the lake {lake.uri} is "
             "local: set ECOM_LAKE_URI to abfss://<container>@<account>.dfs.core.windows.net/<prefix>"

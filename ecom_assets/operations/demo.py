@@ -66,7 +66,10 @@ def _table_counts(lake: Lake) -> Table:
 
 def _champion_metrics(lake: Lake) -> Table:
     registry = ModelRegistry(lake)
-    manifest = registry.manifest(registry.champion_version())
+    version = registry.champion_version()
+    if version is None:
+        raise ValueError(f"no champion in {lake.uri}: the demo's first materialisation should have made one")
+    manifest = registry.manifest(version)
     table = Table("metric", "champion", "recency baseline", title=f"Champion {manifest.version}")
     for name in SHOWN_METRICS:
         baseline = manifest.metrics.get(f"baseline_{name}")

@@ -43,10 +43,10 @@ def _drift_table(drift: pl.DataFrame, day: dt.date) -> Table:
 def _retrain(request: dg.RunRequest, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     tags = {
         **request.tags,
-        "dagster/run_key": request.run_key,
+        "dagster/run_key": str(request.run_key),
         "dagster/sensor_name": drift_retrain_sensor.name,
     }
-    return defs.resolve_job_def(drift_retrain_sensor.job_name).execute_in_process(
+    return defs.resolve_job_def(str(drift_retrain_sensor.job_name)).execute_in_process(
         instance=instance,
         partition_key=request.partition_key,
         tags=tags,
@@ -68,12 +68,11 @@ def run_drift_episode(day: dt.date, instance: dg.DagsterInstance, console: Conso
     console.print(_drift_table(lake.read_table(DRIFT_REPORT, "as_of_date", [day]), day))
     console.print(f"evidently report: {lake.uri}/{report_path(day)}")
 
-    result = drift_retrain_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
-    if isinstance(result, dg.SkipReason) or not result.run_requests:
-        reason = result.skip_message if isinstance(result, dg.SkipReason) else result.skip_reason.skip_message
-        console.print(f"drift_retrain_sensor skips: {reason}")
+    tick = drift_retrain_sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor))
+    if not tick.run_requests:
+        console.print(f"drift_retrain_sensor skips: {tick.skip_message}")
         return
-    (request,) = result.run_requests
+    (request,) = tick.run_requests
     before = registry.champion_version()
     console.print(
         f"drift_retrain_sensor requests retrain_job for {request.partition_key} ({request.run_key})"

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def _training_shortfall(lake: Lake) -> str | None:
     return training_dates(lake, TRAINING_DATES)[1]
 
 
-def first_label_date(start: dt.date, materialised_facts: set[str]) -> dt.date:
+def first_label_date(start: dt.date, materialised_facts: AbstractSet[str]) -> dt.date:
     """The earliest as-of date whose look-ahead this range completes: up to seven days before it, as far
     back as the days before the range were materialised by earlier runs (a day without facts has no
     features to label)."""
@@ -76,7 +77,7 @@ def first_label_date(start: dt.date, materialised_facts: set[str]) -> dt.date:
     return first
 
 
-def plan(start: dt.date, end: dt.date, materialised_facts: set[str] = frozenset()) -> list[Step]:
+def plan(start: dt.date, end: dt.date, materialised_facts: AbstractSet[str] = frozenset()) -> list[Step]:
     """The runs of ``ecom materialize``; ``materialised_facts`` are the fact_events days already there."""
     late = dt.timedelta(days=get_settings().late_window_days)
     # Rejected lines are kept by arrival date, so they follow Bronze over the same days.
@@ -161,7 +162,7 @@ def materialize_range(
     instance = instance or dagster_instance()
     graph = defs.resolve_asset_graph()
     chosen = _selection(selection, graph)
-    assets = [*defs.assets, *(defs.asset_checks or [])]
+    assets = [asset for asset in defs.assets or () if isinstance(asset, dg.AssetsDefinition | dg.AssetSpec)]
     results, failures = [], []
     materialised_facts = instance.get_materialized_partitions(asset_key(FACT_EVENTS))
     lake = Lake.from_settings()
@@ -174,9 +175,9 @@ def materialize_range(
             if console is not None:
                 console.print(f"[yellow]-[/] {step.name}: skipped, {skipped}", soft_wrap=True)
             continue
-        partitioned = step.start is not None
+        partitioned = step.start is not None and step.end is not None
         span = f"{step.start} .. {step.end}" if partitioned else "latest"
-        tags = partition_range_tags(step.start, step.end) if partitioned else {}
+        tags = partition_range_tags(step.start, step.end) if step.start and step.end else {}
         began = time.perf_counter()
         with Console(quiet=console is None).status(f"{step.name}: {span}"):
             result = dg.materialize(

@@ -45,7 +45,7 @@ class Lake:
         self.uri = str(Path(uri.removeprefix("file://")).resolve()) if self.is_local else uri.rstrip("/")
         # Azure: the location, and credentials from the environment (AzureSettings), read once here.
         self.azure = BlobLocation.parse(self.uri) if is_azure_uri(self.uri) else None
-        self.azure_settings = AzureSettings() if self.azure else None
+        self.azure_settings = AzureSettings()
         if self.azure and storage_options is None:
             storage_options = delta_storage_options(self.azure, self.azure_settings)
         self.storage_options = storage_options or {}
@@ -122,18 +122,28 @@ class Lake:
         partition_column: str | None,
         partition_values: Sequence[dt.date] | None,
     ) -> None:
-        options = {"storage_options": self.storage_options or None, "mode": "overwrite"}
+        table, data, storage = self.table_uri(key), frame.to_arrow(), self.storage_options or None
         fault_point(LAKE_BEFORE_COMMIT)
         if partition_column is None:
-            write_deltalake(self.table_uri(key), frame.to_arrow(), schema_mode="overwrite", **options)
+            write_deltalake(table, data, mode="overwrite", schema_mode="overwrite", storage_options=storage)
             return
-        if partition_values is not None and self.table_exists(key):
-            literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
-            options["predicate"] = f"{partition_column} IN ({literals})"
-            # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older
-            # partitions read it as null.
-            options["schema_mode"] = "merge"
-        write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
+        if partition_values is None or not self.table_exists(key):
+            write_deltalake(
+                table, data, partition_by=[partition_column], mode="overwrite", storage_options=storage
+            )
+            return
+        literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
+        # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older partitions read it
+        # as null.
+        write_deltalake(
+            table,
+            data,
+            partition_by=[partition_column],
+            mode="overwrite",
+            predicate=f"{partition_column} IN ({literals})",
+            schema_mode="merge",
+            storage_options=storage,
+        )
 
     @reaching_storage
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:

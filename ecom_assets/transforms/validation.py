@@ -26,7 +26,7 @@ class ContractEvent(msgspec.Struct):
     """Section 1 of the contract as types; unknown extra fields are ignored (Bronze keeps them)."""
 
     event_id: NonEmpty
-    event_type: Literal[EVENT_TYPES]  # a tuple subscript is the Literal of its members
+    event_type: Literal[EVENT_TYPES]  # type: ignore[valid-type]  # a tuple subscript: the Literal of its members
     event_ts: NonEmpty
     session_id: NonEmpty
     anonymous_id: NonEmpty

@@ -8,7 +8,7 @@ import polars as pl
 
 from ecom_assets.defs import engine
 from ecom_assets.defs.horizon import require_complete_horizon
-from ecom_assets.defs.metadata import markdown_table, table_metadata
+from ecom_assets.defs.metadata import figure, markdown_table, table_metadata
 from ecom_assets.defs.partitions import activity_lookback, label_horizon, partition_dates
 from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import asset_key, daily_table
@@ -127,4 +127,6 @@ def label_purchase_next_7d(
         yield engine.write_with_spark(context, spark, labelled)
         return
     labels = build_label_purchase_next_7d(features, facts)
-    yield dg.Output(labels, metadata=table_metadata(labels, positive_rate=float(labels[LABEL].mean() or 0.0)))
+    yield dg.Output(
+        labels, metadata=table_metadata(labels, positive_rate=figure(labels, pl.col(LABEL).mean()))
+    )

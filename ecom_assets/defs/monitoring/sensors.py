@@ -25,11 +25,12 @@ from ecom_assets.settings import get_settings
 
 def _drift_status(record: dg.EventLogRecord) -> tuple[str, str]:
     """(status, 'max PSI ...') of one drift partition; a ranged run records the status of each date."""
-    metadata = record.asset_materialization.metadata
+    materialization = record.asset_materialization
+    metadata = materialization.metadata if materialization else {}
     by_date = metadata["status_by_date"].value if "status_by_date" in metadata else {}
-    status = by_date.get(record.partition_key) or (
-        metadata["status"].value if "status" in metadata else "unknown"
-    )
+    status = by_date.get(record.partition_key) if isinstance(by_date, dict) else None
+    if status is None:
+        status = str(metadata["status"].value) if "status" in metadata else "unknown"
     max_psi = f"max PSI {metadata['max_psi'].value:.3f}" if "max_psi" in metadata else "no PSI recorded"
     return status, max_psi
 
@@ -66,7 +67,7 @@ def decide_retraining(
         else:
             requests.append(_retrain_request(record, max_psi))
             notes.append(f"drift {partition}: alert ({max_psi}), retraining requested")
-            cursor = cursor.requested(partition, now)
+            cursor = cursor.requested(str(partition), now)
     return requests, notes, cursor.seen(records)
 
 
