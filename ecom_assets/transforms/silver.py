@@ -9,6 +9,8 @@ from ecom_assets.events.schema import PRODUCT_EVENTS, QUANTITY_EVENTS, REJECTED_
 from ecom_assets.transforms.validation import DECODED_SCHEMA, decode_lines
 
 LINEAGE = ("arrival_date", "source_file", "line_number")
+# The reject reason of a landing file that could not be read at all (see transforms.bronze).
+UNREADABLE_FILE = "unreadable_file"
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
 
@@ -74,13 +76,21 @@ def parse_bronze(bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
     An event must fall inside its arrival window (event date from arrival date minus the late window
     to the arrival date), so each valid line belongs to exactly one Silver partition.
     """
-    rows, indices, failures = decode_lines(bronze["raw"])
     lines = bronze.with_row_index("_line")
-    decoded = pl.concat([_decoded_frame(rows), lines.select("_line", *LINEAGE)[indices]], how="horizontal")
+    readable = lines.filter(pl.col("read_error").is_null())
+    rows, indices, failures = decode_lines(readable["raw"])
+    decoded = pl.concat([_decoded_frame(rows), readable.select("_line", *LINEAGE)[indices]], how="horizontal")
     typed = _typed(decoded).with_columns(**_first_violation(late_window_days))
-    undecodable = pl.DataFrame(
-        failures, schema={"_line": pl.UInt32, "reason": pl.String, "reason_detail": pl.String}, orient="row"
-    ).with_columns(event_id=pl.lit(None, pl.String))
+    failed = pl.DataFrame(
+        failures, schema={"_index": pl.UInt32, "reason": pl.String, "reason_detail": pl.String}, orient="row"
+    )
+    undecodable = failed.select(
+        _line=readable["_line"].gather(failed["_index"]), reason="reason", reason_detail="reason_detail"
+    )
+    unreadable = lines.filter(pl.col("read_error").is_not_null()).select(
+        "_line", reason=pl.lit(UNREADABLE_FILE), reason_detail="read_error"
+    )
+    undecodable = pl.concat([undecodable, unreadable]).with_columns(event_id=pl.lit(None, pl.String))
     broken_rules = typed.filter(pl.col("reason").is_not_null()).select(
         "_line", "reason", "reason_detail", "event_id"
     )

@@ -9,7 +9,7 @@ from ecom_assets.defs.partitions import late_arrivals, partition_dates
 from ecom_assets.defs.tables import asset_key, daily_table
 from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS, SILVER_EVENTS_REJECTED
 from ecom_assets.settings import get_settings
-from ecom_assets.transforms.silver import build_silver, parse_bronze
+from ecom_assets.transforms.silver import UNREADABLE_FILE, build_silver, parse_bronze
 
 
 @dg.asset(
@@ -58,6 +58,7 @@ def silver_events_rejected(bronze: pl.DataFrame) -> dg.Output[pl.DataFrame]:
             rejected,
             bronze_lines=bronze.height,
             reject_rate=rejected.height / max(bronze.height, 1),
+            unreadable_files=rejected.filter(pl.col("reason") == UNREADABLE_FILE).height,
             rejects_by_reason=markdown_table(rejected.group_by("reason").len().sort("len", descending=True)),
         ),
     )
