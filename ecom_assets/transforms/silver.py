@@ -124,12 +124,18 @@ class SilverResult:
     duplicates: int
 
 
-def build_silver(bronze: pl.DataFrame, event_dates: list[dt.date], late_window_days: int) -> SilverResult:
+def build_silver(
+    bronze: pl.DataFrame,
+    event_dates: list[dt.date],
+    late_window_days: int,
+    parsed: ParsedBronze | None = None,
+) -> SilverResult:
     """Silver events of ``event_dates`` from the Bronze lines of their arrival window.
 
     Back-fill sees the whole window, so a login that arrives later still names the earlier events.
+    ``parsed``: ``parse_bronze`` of these very lines, when the caller has it already.
     """
-    parsed = parse_bronze(bronze, late_window_days)
+    parsed = parsed or parse_bronze(bronze, late_window_days)
     in_dates = pl.col("event_date").is_in(event_dates)
     unique = backfill_customers(deduplicate(parsed.events))
     events = unique.filter(in_dates).select(SILVER_SCHEMA.names()).sort("event_ts", "event_id")

@@ -1,5 +1,7 @@
 """Silver: typed, deduplicated, session-aligned events by event date, and each rejected line with a reason."""
 
+import hashlib
+
 import dagster as dg
 import polars as pl
 
@@ -9,7 +11,37 @@ from ecom_assets.defs.partitions import late_arrivals, partition_dates
 from ecom_assets.defs.tables import asset_key, daily_table
 from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS, SILVER_EVENTS_REJECTED
 from ecom_assets.settings import get_settings
-from ecom_assets.transforms.silver import UNREADABLE_FILE, build_silver, parse_bronze
+from ecom_assets.transforms.silver import UNREADABLE_FILE, ParsedBronze, build_silver, parse_bronze
+
+
+class ParseHandoff:
+    """One parse of Bronze for both Silver assets when they run in one process (``ecom materialize``,
+    a job run): the rejects of arrival days D..E+late and the events of D..E read the very same Bronze
+    lines, so the second asset takes the first one's parse instead of decoding every line again.
+
+    Keyed by a digest of the Bronze rows in order, so another frame never gets this one's parse; taken
+    at most once, so it holds memory only between the two assets.
+    """
+
+    def __init__(self) -> None:
+        self._digest: bytes | None = None
+        self._parsed: ParsedBronze | None = None
+
+    @staticmethod
+    def digest(bronze: pl.DataFrame, late_window_days: int) -> bytes:
+        row_hashes = bronze.hash_rows(seed=0).to_numpy().tobytes()
+        return hashlib.blake2b(row_hashes + f"{bronze.height}/{late_window_days}".encode()).digest()
+
+    def parse(self, bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
+        digest = self.digest(bronze, late_window_days)
+        if digest == self._digest and self._parsed is not None:
+            parsed, self._digest, self._parsed = self._parsed, None, None
+            return parsed
+        self._digest, self._parsed = digest, parse_bronze(bronze, late_window_days)
+        return self._parsed
+
+
+_handoff = ParseHandoff()
 
 
 @dg.asset(
@@ -26,7 +58,8 @@ def silver_events(context: dg.AssetExecutionContext, bronze: pl.DataFrame):
     """
     dates = partition_dates(context)
     settings = get_settings()
-    result = build_silver(bronze, dates, settings.late_window_days)
+    parsed = _handoff.parse(bronze, settings.late_window_days)
+    result = build_silver(bronze, dates, settings.late_window_days, parsed)
     yield dg.Output(
         result.events,
         metadata=table_metadata(
@@ -51,7 +84,7 @@ def silver_events(context: dg.AssetExecutionContext, bronze: pl.DataFrame):
 )
 def silver_events_rejected(bronze: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason."""
-    rejected = parse_bronze(bronze, get_settings().late_window_days).rejected
+    rejected = _handoff.parse(bronze, get_settings().late_window_days).rejected
     return dg.Output(
         rejected,
         metadata=table_metadata(
