@@ -45,11 +45,12 @@ LAYERS = (
 @dataclass(frozen=True)
 class Measured:
     seconds: float
+    cpu_seconds: float  # user + system of the process: what a shared, busy machine does not inflate
     peak_rss_mb: float
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> Measured:
-    """Run one child process; its own wall time and peak RSS (``wait4`` reports that child alone)."""
+    """Run one child; its own wall time, CPU time and peak RSS (``wait4`` reports that child alone)."""
     began = time.perf_counter()
     with log.open("ab") as out:
         child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -57,7 +58,7 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> Measured
     seconds = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(command)} failed: see {log}")
-    return Measured(seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)  # maxrss in KiB
 
 
 def run_size(millions: float, days: int, workdir: Path) -> list[tuple[str, Measured]]:
