@@ -1,5 +1,6 @@
 """Landing files that cannot be read: Bronze keeps the others and names each one; Silver rejects it."""
 
+import datetime as dt
 import gzip
 import os
 
@@ -8,7 +9,7 @@ import pytest
 
 from ecom_assets.events.landing import landing_dir, write_landing_file
 from ecom_assets.operations.materialize import RunFailedError, materialize_range
-from ecom_assets.transforms.bronze import read_landing_partition
+from ecom_assets.transforms.bronze import bronze_lines, read_landing_partition, unreadable_file
 from ecom_assets.transforms.silver import UNREADABLE_FILE, parse_bronze
 from ecom_assets_tests.factories import DAY, event, line
 
@@ -98,3 +99,14 @@ def test_an_unreadable_file_counts_towards_the_reject_rate(lake):
     _place(lake, "b.jsonl", b"")
     with pytest.raises(RunFailedError, match="reject_rate_below_threshold"):
         materialize_range(DAY, DAY, selection="group:bronze or group:silver")
+
+
+def test_a_bronze_table_from_before_read_error_takes_the_new_column(lake):
+    older = bronze_lines([line(event(1))], DAY, "a.jsonl", None).drop("read_error")
+    lake.write_table("bronze/events", older, "arrival_date", [DAY])
+    next_day = DAY + dt.timedelta(days=1)
+    lake.write_table(
+        "bronze/events", unreadable_file(next_day, "b.jsonl", None, "gone"), "arrival_date", [next_day]
+    )
+    table = lake.read_table("bronze/events").sort("arrival_date")
+    assert table["read_error"].to_list() == [None, "gone"]

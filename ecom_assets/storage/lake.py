@@ -91,7 +91,14 @@ class Lake:
             if self.table_exists(key):
                 literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
                 options["predicate"] = f"{partition_column} IN ({literals})"
-        write_deltalake(self.table_uri(key), frame.to_arrow(), partition_by=[partition_column], **options)
+        # A column added to a table's schema (Bronze's read_error) reads as null in older partitions.
+        write_deltalake(
+            self.table_uri(key),
+            frame.to_arrow(),
+            partition_by=[partition_column],
+            schema_mode="merge",
+            **options,
+        )
 
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:
         """Add rows in one Delta commit, creating the table if needed: for logs, which are never re-run."""
