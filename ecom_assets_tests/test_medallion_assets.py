@@ -113,3 +113,30 @@ def test_a_reject_rate_over_the_threshold_blocks_gold(lake):
         materialize_range(START, START, selection="group:bronze or group:silver or group:gold")
     assert not lake.table_exists("gold/fact_events")
     assert lake.read_table("silver/events_rejected").height == 2
+
+
+def test_a_materialize_decodes_each_bronze_line_once(lake, monkeypatch):
+    from ecom_assets.defs.medallion import silver as silver_defs
+
+    parses = []
+    real_parse = silver_defs.parse_bronze
+    monkeypatch.setattr(silver_defs, "parse_bronze", lambda *args: parses.append(1) or real_parse(*args))
+    summary = simulate(lake, START, days=2, customers=20, seed=3, faults=FAULTY, progress=False)
+    materialize_range(START, START + dt.timedelta(days=1), selection="group:bronze or group:silver")
+    assert len(parses) == 1, "silver/events should take the parse of silver/events_rejected"
+    bronze = lake.read_table("bronze/events")
+    accounted = lake.read_table("silver/events").height + lake.read_table("silver/events_rejected").height
+    assert bronze.height == summary.lines == accounted + summary.duplicates
+
+
+def test_the_parse_handoff_never_gives_one_frame_the_parse_of_another():
+    from ecom_assets.defs.medallion.silver import ParseHandoff
+    from ecom_assets_tests.factories import bronze
+
+    handoff = ParseHandoff()
+    first = handoff.parse(bronze([line(event(1)), "not json"]), late_window_days=3)
+    other = handoff.parse(bronze([line(event(1)), "nor this"]), late_window_days=3)
+    assert first.rejected["raw"].to_list() == ["not json"]
+    assert other.rejected["raw"].to_list() == ["nor this"]
+    assert handoff.parse(bronze([line(event(1)), "nor this"]), late_window_days=3) is other
+    assert handoff.parse(bronze([line(event(1)), "nor this"]), late_window_days=3) is not other

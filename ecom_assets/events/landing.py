@@ -2,6 +2,7 @@
 
 import datetime as dt
 import gzip
+import zlib
 from collections.abc import Iterable
 
 from ecom_assets.storage.lake import Lake
@@ -35,11 +36,23 @@ def write_landing_file(lake: Lake, arrival_date: dt.date, name: str, lines: Iter
     return path
 
 
+class UnreadableLandingFile(Exception):
+    """A landing file whose bytes cannot be had or unpacked; the message says why."""
+
+
 def read_landing_lines(lake: Lake, path: str) -> list[str]:
-    """The lines of one landing file exactly as they came (undecodable bytes become U+FFFD)."""
-    data = lake.read_bytes(path)
-    if path.endswith(".gz"):
-        data = gzip.decompress(data)
+    """The lines of one landing file exactly as they came (undecodable bytes become U+FFFD).
+
+    Raises UnreadableLandingFile for a file that is empty, gone, a directory, unreadable or not gzip.
+    """
+    try:
+        data = lake.read_bytes(path)
+        if not data:
+            raise UnreadableLandingFile("empty file (0 bytes): a writer stopped before writing anything")
+        if path.endswith(".gz"):
+            data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise UnreadableLandingFile(f"{type(error).__name__}: {error}") from error
     # Only a newline ends a line: str.splitlines also splits at U+2028, U+0085 and other characters that
     # JSON strings may hold as they are (found by fuzzing), which would break one event into two.
     lines = [line.removesuffix("\r") for line in data.decode("utf-8", errors="replace").split("\n")]

@@ -65,6 +65,9 @@ BRONZE_SCHEMA = pl.Schema(
         "source_file": pl.String(),
         "line_number": pl.Int64(),
         "landed_at": pl.Datetime("us", "UTC"),
+        # Set on the one row that stands for a landing file that could not be read (its raw is null,
+        # its line_number 0): why, so that Silver rejects it as ``unreadable_file``.
+        "read_error": pl.String(),
     }
 )
 

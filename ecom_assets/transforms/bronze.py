@@ -1,16 +1,20 @@
-"""Landing files to Bronze rows: every line exactly as it came, plus where and when it arrived."""
+"""Landing files to Bronze rows: every line exactly as it came, plus where and when it arrived.
+
+A file that cannot be read becomes one row with a null ``raw``, ``line_number`` 0 and the reason in
+``read_error``: the other files go on, and Silver rejects that row as ``unreadable_file``.
+"""
 
 import datetime as dt
 
 import polars as pl
 
-from ecom_assets.events.landing import list_landing_files, read_landing_lines
+from ecom_assets.events.landing import UnreadableLandingFile, list_landing_files, read_landing_lines
 from ecom_assets.events.schema import BRONZE_SCHEMA
 from ecom_assets.storage.lake import Lake
 
 
 def bronze_lines(
-    lines: list[str], arrival_date: dt.date, source_file: str, landed_at: dt.datetime
+    lines: list[str], arrival_date: dt.date, source_file: str, landed_at: dt.datetime | None
 ) -> pl.DataFrame:
     return pl.DataFrame(
         {
@@ -19,15 +23,36 @@ def bronze_lines(
             "source_file": source_file,
             "line_number": pl.int_range(1, len(lines) + 1, eager=True),
             "landed_at": landed_at,
+            "read_error": None,
         },
         schema=BRONZE_SCHEMA,
     )
 
 
+def unreadable_file(
+    arrival_date: dt.date, source_file: str, landed_at: dt.datetime | None, error: str
+) -> pl.DataFrame:
+    """The one Bronze row that records a landing file nobody could read, and why."""
+    row = {"raw": None, "arrival_date": arrival_date, "source_file": source_file, "line_number": 0}
+    return pl.DataFrame([row | {"landed_at": landed_at, "read_error": error}], schema=BRONZE_SCHEMA)
+
+
+def _landed_at(lake: Lake, path: str) -> dt.datetime | None:
+    try:
+        return lake.modified(path)
+    except OSError:  # gone since it was listed
+        return None
+
+
+def read_landing_file(lake: Lake, arrival_date: dt.date, path: str) -> pl.DataFrame:
+    landed_at = _landed_at(lake, path)
+    try:
+        return bronze_lines(read_landing_lines(lake, path), arrival_date, path, landed_at)
+    except UnreadableLandingFile as error:
+        return unreadable_file(arrival_date, path, landed_at, str(error))
+
+
 def read_landing_partition(lake: Lake, arrival_date: dt.date) -> pl.DataFrame:
     """All landing files of one arrival date as Bronze rows (empty when nothing has landed)."""
-    frames = [
-        bronze_lines(read_landing_lines(lake, path), arrival_date, path, lake.modified(path))
-        for path in list_landing_files(lake, arrival_date)
-    ]
+    frames = [read_landing_file(lake, arrival_date, path) for path in list_landing_files(lake, arrival_date)]
     return pl.concat(frames) if frames else BRONZE_SCHEMA.to_frame()

@@ -6,7 +6,8 @@ Structure and types are checked line by line by msgspec (in C); the rules a colu
 Reason codes (``silver/events_rejected.reason``): ``invalid_json``, ``not_an_object``,
 ``missing_required_field``, ``wrong_type``, ``invalid_value``, ``unknown_event_type``,
 ``invalid_timestamp``, ``negative_price``, ``invalid_quantity``, ``event_after_arrival``,
-``late_beyond_window``. ``reason_detail`` names the field (or the message) at fault.
+``late_beyond_window``, and ``unreadable_file`` for a landing file that could not be read at all.
+``reason_detail`` names the field (or the message) at fault.
 """
 
 import re

@@ -1,5 +1,6 @@
 """Silver: typed, deduplicated, session-aligned events by event date, and each rejected line with a reason."""
 
+import hashlib
 from dataclasses import replace
 
 import dagster as dg
@@ -12,8 +13,38 @@ from ecom_assets.defs.partitions import late_arrivals, partition_dates
 from ecom_assets.defs.tables import asset_key, daily_table
 from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS, SILVER_EVENTS_REJECTED
 from ecom_assets.settings import get_settings
-from ecom_assets.transforms.silver import build_silver, parse_bronze
+from ecom_assets.transforms.silver import UNREADABLE_FILE, ParsedBronze, build_silver, parse_bronze
 from ecom_assets.transforms.silver_quality import silver_figures
+
+
+class ParseHandoff:
+    """One parse of Bronze for both Silver assets when they run in one process (``ecom materialize``,
+    a job run): the rejects of arrival days D..E+late and the events of D..E read the very same Bronze
+    lines, so the second asset takes the first one's parse instead of decoding every line again.
+
+    Keyed by a digest of the Bronze rows in order, so another frame never gets this one's parse; taken
+    at most once, so it holds memory only between the two assets.
+    """
+
+    def __init__(self) -> None:
+        self._digest: bytes | None = None
+        self._parsed: ParsedBronze | None = None
+
+    @staticmethod
+    def digest(bronze: pl.DataFrame, late_window_days: int) -> bytes:
+        row_hashes = bronze.hash_rows(seed=0).to_numpy().tobytes()
+        return hashlib.blake2b(row_hashes + f"{bronze.height}/{late_window_days}".encode()).digest()
+
+    def parse(self, bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
+        digest = self.digest(bronze, late_window_days)
+        if digest == self._digest and self._parsed is not None:
+            parsed, self._digest, self._parsed = self._parsed, None, None
+            return parsed
+        self._digest, self._parsed = digest, parse_bronze(bronze, late_window_days)
+        return self._parsed
+
+
+_handoff = ParseHandoff()
 
 
 @dg.asset(
@@ -40,7 +71,8 @@ def silver_events(context: dg.AssetExecutionContext, bronze: engine.TableInput, 
         written = replace(result, events=engine.written_with_spark(context, spark))
         figures = silver_quality_spark.silver_figures(written, dates)
     else:
-        polars_result = build_silver(bronze, dates, settings.late_window_days)
+        parsed = _handoff.parse(bronze, settings.late_window_days)
+        polars_result = build_silver(bronze, dates, settings.late_window_days, parsed)
         yield _silver_output(polars_result, bronze)
         figures = silver_figures(polars_result, dates)
     yield from evaluate_silver_checks(figures, settings.max_reject_rate)
@@ -79,13 +111,14 @@ def silver_events_rejected(
         return engine.write_with_spark(
             context, spark, silver_spark.parse_bronze(lines, get_settings().late_window_days).rejected
         )
-    rejected = parse_bronze(bronze, get_settings().late_window_days).rejected
+    rejected = _handoff.parse(bronze, get_settings().late_window_days).rejected
     return dg.Output(
         rejected,
         metadata=table_metadata(
             rejected,
             bronze_lines=bronze.height,
             reject_rate=rejected.height / max(bronze.height, 1),
+            unreadable_files=rejected.filter(pl.col("reason") == UNREADABLE_FILE).height,
             rejects_by_reason=markdown_table(rejected.group_by("reason").len().sort("len", descending=True)),
         ),
     )
