@@ -75,7 +75,11 @@ def test_every_landing_line_becomes_one_event_or_one_rejected_line(lines):
 
 
 @FUZZ
-@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\r\n")), max_size=20), st.booleans())
+# At least one line: a zero-byte landing file is an unreadable one (test_unreadable_landing_files.py).
+@given(
+    st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\r\n")), min_size=1, max_size=20),
+    st.booleans(),
+)
 def test_landing_files_give_back_exactly_the_lines_written(lines, compressed):
     with tempfile.TemporaryDirectory() as folder:
         lake = Lake(folder)

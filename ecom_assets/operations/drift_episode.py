@@ -68,7 +68,8 @@ def run_drift_episode(day: dt.date, instance: dg.DagsterInstance, console: Conso
     console.print(_drift_table(lake.read_table(DRIFT_REPORT, "as_of_date", [day]), day))
     console.print(f"evidently report: {lake.uri}/{report_path(day)}")
 
-    tick = drift_retrain_sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor))
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    tick = drift_retrain_sensor.evaluate_tick(context)
     if not tick.run_requests:
         console.print(f"drift_retrain_sensor skips: {tick.skip_message}")
         return
