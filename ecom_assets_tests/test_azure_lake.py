@@ -98,6 +98,9 @@ def test_lake_uri_that_is_not_abfss_names_the_expected_form():
         Lake("abfss://container-without-account/prefix")
 
 
+BOUNDED_RETRIES = {"timeout": "30s", "retry_timeout": "60s"}
+
+
 @pytest.mark.parametrize(
     ("environment", "expected"),
     [
@@ -126,5 +129,5 @@ def test_each_azure_credential_becomes_delta_storage_options(monkeypatch, enviro
 
     options = delta_storage_options(location, AzureSettings())
 
-    assert dict(options) == {"account_name": "prodaccount", **expected}
+    assert dict(options) == {"account_name": "prodaccount", **BOUNDED_RETRIES, **expected}
     assert (location.container, location.prefix) == ("lake", "ecom")

@@ -74,7 +74,10 @@ def account_key(account: str, settings: AzureSettings) -> str | None:
 
 def delta_storage_options(location: BlobLocation, settings: AzureSettings) -> SecretOptions:
     """delta-rs (object_store) options for the account; the same keys serve ``polars.scan_delta``."""
-    options = SecretOptions(account_name=location.account)
+    # A request that hangs (a half-open connection during an outage) gives up after `timeout`, and all
+    # retries of one operation after `retry_timeout` (object_store's default is 180 s): a run fails with
+    # the lake's one-line error within a minute, and the service's log writer tries again at its next flush.
+    options = SecretOptions(account_name=location.account, timeout="30s", retry_timeout="60s")
     if settings.storage_use_emulator:
         # An explicit endpoint rather than use_emulator, which reads Azurite's URL from the process
         # environment only: this way the settings alone say where Azurite is.
