@@ -1,6 +1,11 @@
 """What every Delta-table asset shares, stated once: its key from ``ecom_assets.keys`` and its arguments."""
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
 import dagster as dg
+import polars as pl
 
 from ecom_assets.defs.partitions import daily_partitions
 
@@ -23,3 +28,14 @@ def daily_table(partition_column: str, **metadata) -> dict:
         "io_manager_key": "io_manager",
         "kinds": {"delta", "polars"},
     }
+
+
+@dataclass(frozen=True)
+class TableStream:
+    """What an asset returns to have its table written frame by frame: one Delta commit, with one frame in
+    memory at a time. ``figures`` gives the metadata that only the whole stream knows, once it is written.
+    """
+
+    frames: Iterable[pl.DataFrame]
+    schema: pl.Schema
+    figures: Callable[[], dict[str, Any]] = field(default=dict)

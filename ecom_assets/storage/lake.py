@@ -7,15 +7,17 @@ are addressed by paths relative to the lake root, so the same code runs on disk 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
 import fsspec
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
@@ -37,6 +39,25 @@ def _which_partitions(partition_values: Sequence[dt.date] | None) -> str:
     if not partition_values:
         return ""
     return f" partitions {min(partition_values)} .. {max(partition_values)}"
+
+
+def _lost_race(key: str, partition_values: Sequence[dt.date] | None, times: str) -> ConcurrentWriteError:
+    return ConcurrentWriteError(
+        f"concurrent write to {key}{_which_partitions(partition_values)}: another run committed first "
+        f"{times}; retry"
+    )
+
+
+def _refuse_stray_rows(
+    key: str, frame: pl.DataFrame, partition_column: str | None, partition_values: Sequence[dt.date] | None
+) -> None:
+    if partition_column is None or partition_values is None:
+        return
+    stray = frame.filter(~pl.col(partition_column).is_in(list(partition_values)))
+    if stray.height:
+        raise ValueError(
+            f"{key}: {stray.height} rows have {partition_column} outside the partitions being written"
+        )
 
 
 class Lake:
@@ -95,34 +116,51 @@ class Lake:
         Rows outside ``partition_values`` are refused rather than silently written elsewhere, and
         partitions that receive no rows end up empty: re-running a partition never duplicates it.
         """
-        if partition_column is not None and partition_values is not None:
-            stray = frame.filter(~pl.col(partition_column).is_in(list(partition_values)))
-            if stray.height:
-                raise ValueError(
-                    f"{key}: {stray.height} rows have {partition_column} outside the partitions being written"
-                )
+        _refuse_stray_rows(key, frame, partition_column, partition_values)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
-                self._overwrite(key, frame, partition_column, partition_values)
+                self._overwrite(key, frame.to_arrow(), partition_column, partition_values)
                 return
             except CommitFailedError as conflict:
                 if attempt == COMMIT_ATTEMPTS:
-                    raise ConcurrentWriteError(
-                        f"concurrent write to {key}{_which_partitions(partition_values)}: another run "
-                        f"committed first {COMMIT_ATTEMPTS} times; retry"
-                    ) from conflict
+                    raise _lost_race(key, partition_values, f"{COMMIT_ATTEMPTS} times") from conflict
                 # Both writers replace whole partitions with what they computed: the last commit wins.
                 time.sleep(random.uniform(0, 0.1 * 2**attempt))
+
+    def write_table_stream(
+        self,
+        key: str,
+        frames: Iterable[pl.DataFrame],
+        schema: pl.Schema,
+        partition_column: str | None = None,
+        partition_values: Sequence[dt.date] | None = None,
+    ) -> None:
+        """``write_table`` for frames that come one after another: one commit, one frame in memory at a time.
+
+        A stream can be written only once, so a lost commit race is not retried here: the caller redoes
+        the work (a Dagster step retries) and raises nothing but ``ConcurrentWriteError`` for it.
+        """
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for frame in frames:
+                _refuse_stray_rows(key, frame, partition_column, partition_values)
+                yield from frame.select(schema.names()).cast(dict(schema)).to_arrow().to_batches()
+
+        reader = pa.RecordBatchReader.from_batches(schema.to_frame().to_arrow().schema, batches())
+        try:
+            self._overwrite(key, reader, partition_column, partition_values)
+        except CommitFailedError as conflict:
+            raise _lost_race(key, partition_values, "once") from conflict
 
     @reaching_storage
     def _overwrite(
         self,
         key: str,
-        frame: pl.DataFrame,
+        data: pa.Table | pa.RecordBatchReader,
         partition_column: str | None,
         partition_values: Sequence[dt.date] | None,
     ) -> None:
-        table, data, storage = self.table_uri(key), frame.to_arrow(), self.storage_options or None
+        table, storage = self.table_uri(key), self.storage_options or None
         fault_point(LAKE_BEFORE_COMMIT)
         if partition_column is None:
             write_deltalake(table, data, mode="overwrite", schema_mode="overwrite", storage_options=storage)
@@ -161,6 +199,32 @@ class Lake:
             partition_by=partition_by,
             storage_options=self.storage_options or None,
         )
+
+    @reaching_storage
+    def partition_fingerprints(self, key: str, partition_column: str) -> dict[dt.date, str]:
+        """A fingerprint of each partition's data files (paths and sizes) at the table's latest version.
+
+        Delta never rewrites a file in place, so an equal fingerprint means the very same rows.
+        """
+        if not self.table_exists(key):
+            return {}
+        actions = pa.table(
+            DeltaTable(self.table_uri(key), storage_options=self.storage_options or None).get_add_actions(
+                flatten=True
+            )
+        )
+        files = pl.from_arrow(actions).select(
+            "path", "size_bytes", partition=pl.col(f"partition.{partition_column}")
+        )
+        fingerprints = (
+            files.sort("path")
+            .group_by("partition")
+            .agg(fingerprint=pl.concat_str("path", "size_bytes", separator=":").str.join("|"))
+        )
+        return {
+            partition: hashlib.blake2b(fingerprint.encode()).hexdigest()
+            for partition, fingerprint in fingerprints.iter_rows()
+        }
 
     @reaching_storage
     def table_version(self, key: str) -> int:
