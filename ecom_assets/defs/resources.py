@@ -78,22 +78,25 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
         """The upstream partitions as polars (lazily for a ``lazy`` input), or on Spark the slice to read."""
         lake = self.lake_resource.get_lake()
         key = table_key(context.asset_key)
+        partitions = self._partitions_read(context)
         if on_spark() and reads_itself_on_spark(context.definition_metadata):
-            return TableSlice(lake.table_uri(key), *self._partitions_read(context))
-        column, dates = self._partitions_read(context)
+            return TableSlice(lake.table_uri(key), *(partitions or ()))
         if not reads_lazily(context.definition_metadata):
-            return lake.read_table(key, column, dates)
+            return lake.read_table(key, *(partitions or ()))
         table = lake.scan_table(key)
-        return table if dates is None else table.filter(pl.col(column).is_in(dates))
+        if partitions is None:
+            return table
+        column, dates = partitions
+        return table.filter(pl.col(column).is_in(dates))
 
     @staticmethod
-    def _partitions_read(context: dg.InputContext) -> tuple[str | None, tuple[dt.date, ...] | None]:
-        """The partition column and the dates an input reads, or (None, None) for the whole table."""
+    def _partitions_read(context: dg.InputContext) -> tuple[str, tuple[dt.date, ...]] | None:
+        """The partition column and the dates an input reads, or None for the whole table."""
         if not context.has_asset_partitions:
-            return None, None
+            return None
         keys = context.asset_partition_keys
         if len(keys) == context.asset_partitions_def.get_num_partitions():
-            return None, None
+            return None
         upstream = context.upstream_output
         return _partition_column(upstream.definition_metadata if upstream else None), tuple(dates_of(keys))
 

@@ -144,7 +144,7 @@ class Lake:
         def batches() -> Iterator[pa.RecordBatch]:
             for frame in frames:
                 _refuse_stray_rows(key, frame, partition_column, partition_values)
-                yield from frame.select(schema.names()).cast(dict(schema)).to_arrow().to_batches()
+                yield from frame.select(schema.names()).cast(schema).to_arrow().to_batches()
 
         reader = pa.RecordBatchReader.from_batches(schema.to_frame().to_arrow().schema, batches())
         try:
@@ -213,7 +213,7 @@ class Lake:
                 flatten=True
             )
         )
-        files = pl.from_arrow(actions).select(
+        files = pl.DataFrame(pl.from_arrow(actions)).select(
             "path", "size_bytes", partition=pl.col(f"partition.{partition_column}")
         )
         fingerprints = (

@@ -36,7 +36,10 @@ class LandingFiles:
 
     def figures(self) -> dict:
         unreadable = pl.concat(self._unreadable) if self._unreadable else pl.DataFrame()
-        figures = {"landing_files": self.files, "unreadable_files": unreadable.height}
+        figures: dict[str, dg.RawMetadataValue] = {
+            "landing_files": self.files,
+            "unreadable_files": unreadable.height,
+        }
         if unreadable.height:
             figures["unreadable_file_list"] = markdown_table(unreadable, max_rows=50, max_width=120)
         return figures
