@@ -36,7 +36,8 @@ class SilverTally:
         self._id_hashes: list[pl.Series] = []
         self.events_by_type: Counter[str] = Counter()
 
-    def add(self, events: pl.DataFrame) -> None:
+    def add(self, events: pl.DataFrame, duplicates: int = 0) -> None:
+        """Count ``events`` (and the ``duplicates`` dropped to make them)."""
         outside = (pl.col("event_ts").dt.date() != pl.col("event_date")) | ~pl.col("event_date").is_in(
             self._event_dates
         )
@@ -49,12 +50,17 @@ class SilverTally:
             **{f"null:{key}": pl.col(key).null_count() for key in KEYS},
         )
         self._counts.update({name: int(value or 0) for name, value in counts.row(0, named=True).items()})
+        self._counts["duplicates"] += duplicates
         self._id_hashes.append(events["event_id"].hash(seed=0))
         self.events_by_type.update(dict(events["event_type"].value_counts().iter_rows()))
 
     @property
     def rows(self) -> int:
         return self._counts["rows"]
+
+    @property
+    def duplicates(self) -> int:
+        return self._counts["duplicates"]
 
     @property
     def customer_id_backfilled(self) -> int:

@@ -62,6 +62,26 @@ def _parsed_in_order(
         yield left if left is not None else next(parsed_now)
 
 
+def _silver_by_date(dates: list[dt.date], arrival_days: ArrivalDays, tally: SilverTally) -> TableStream:
+    def by_date() -> Iterator[pl.DataFrame]:
+        for date in dates:
+            day = silver_of_date(arrival_days.window_events(date), date)
+            tally.add(day.events, day.duplicates)
+            yield day.events
+
+    def figures() -> dict:
+        return {
+            "bronze_lines_read": arrival_days.lines_read,
+            "valid_events_for_partitions": tally.rows + tally.duplicates,
+            "duplicates_dropped": tally.duplicates,
+            "rejected_lines_in_window": arrival_days.rejected,
+            "customer_id_backfilled": tally.customer_id_backfilled,
+            "events_by_type": dg.MetadataValue.json(dict(tally.events_by_type.most_common())),
+        }
+
+    return TableStream(by_date(), SILVER_SCHEMA, figures)
+
+
 @dg.asset(
     key=asset_key(SILVER_EVENTS),
     ins={"bronze": engine.table_in(BRONZE_EVENTS, lazy=True, partition_mapping=late_arrivals)},
@@ -96,26 +116,7 @@ def silver_events(
         parsed = _parsed_in_order(bronze, _bronze_fingerprints(lake_resource), arrival_dates, settings)
         arrival_days = ArrivalDays(arrival_dates, parsed, settings.late_window_days)
         tally = SilverTally(dates)
-        duplicates = Counter[str]()
-
-        def by_date() -> Iterator[pl.DataFrame]:
-            for date in dates:
-                day = silver_of_date(arrival_days.window_events(date), date)
-                tally.add(day.events)
-                duplicates["dropped"] += day.duplicates
-                yield day.events
-
-        def output_figures() -> dict:
-            return {
-                "bronze_lines_read": arrival_days.lines_read,
-                "valid_events_for_partitions": tally.rows + duplicates["dropped"],
-                "duplicates_dropped": duplicates["dropped"],
-                "rejected_lines_in_window": arrival_days.rejected,
-                "customer_id_backfilled": tally.customer_id_backfilled,
-                "events_by_type": dg.MetadataValue.json(dict(tally.events_by_type.most_common())),
-            }
-
-        yield dg.Output(TableStream(by_date(), SILVER_SCHEMA, output_figures))
+        yield dg.Output(_silver_by_date(dates, arrival_days, tally))
         figures = tally.figures(rejected=arrival_days.rejected, lines_read=arrival_days.lines_read)
     yield from evaluate_silver_checks(figures, settings.max_reject_rate)
 
