@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-CUSTOMER_DAYS_PER_MILLION = 17_000 * 30  # simulator traffic: ~1M events per 17k customers a month
+CUSTOMER_DAYS_PER_MILLION = 570_000  # simulator traffic (replenishment buyers included): ~1M events
 START = dt.date(2026, 9, 1)
 ECOM = str(Path(sys.executable).with_name("ecom"))
 

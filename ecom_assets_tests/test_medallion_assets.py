@@ -150,7 +150,7 @@ def test_a_parse_left_on_disk_is_taken_once_and_only_for_the_same_files_and_wind
     assert parsed_days.take(ParsedDays.key("files-a", 3)) is None
 
 
-def test_parses_over_the_budget_are_dropped_oldest_first():
+def test_parses_over_the_budget_are_not_kept_and_taking_one_makes_room():
     from ecom_assets.transforms.parsed_days import ParsedDays
     from ecom_assets.transforms.silver import parse_bronze
     from ecom_assets_tests.factories import bronze
@@ -160,7 +160,10 @@ def test_parses_over_the_budget_are_dropped_oldest_first():
     parsed_days = ParsedDays(budget_bytes=int(size * 2.5))
     for day in "abc":
         parsed_days.put(day, parsed)
-    assert [parsed_days.has(day) for day in "abc"] == [False, True, True]
+    assert [parsed_days.has(day) for day in "abc"] == [True, True, False]
+    assert parsed_days.take("a") is parsed
+    parsed_days.put("c", parsed)
+    assert parsed_days.has("c")
 
 
 def test_a_partition_fingerprint_changes_only_when_that_partition_is_rewritten(lake):
