@@ -39,6 +39,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         # A batch holds its run-shard and index-shard connections at once; other threads still wait.
         self._db_lock = threading.RLock()  # type: ignore[assignment]
         self._batch = threading.local()
+        self._tables_seen: set[str] = set()
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
@@ -48,6 +49,13 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             return
         with super()._connect(shard) as conn:
             yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        # Asked before every tag insert and asset check record, each time over a new engine. Dagster only
+        # ever adds tables (`dagster instance migrate`), so a table once seen is there for good.
+        if table_name not in self._tables_seen and super().has_table(table_name):
+            self._tables_seen.add(table_name)
+        return table_name in self._tables_seen
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         run_ids = {event.run_id for event in events}
