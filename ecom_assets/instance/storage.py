@@ -3,13 +3,14 @@ batch of events in one transaction per database.
 
 A range run over N daily partitions records a planned and a materialization event per partition and
 asset. Dagster's SQLite event log writes each one on its own: a run-shard commit, then an index-shard
-commit, every commit an fsync, so most of a 30-day run's Dagster overhead was waiting on the disk.
+commit, each an fsync (the bench's 30-day range: 306 events, 2.5-3 s of waiting on the disk).
 Dagster already groups these events and hands a group to ``store_event_batch`` (when
 ``DAGSTER_EVENT_BATCH_SIZE`` > 0); the stock SQLite storage inherits a loop over ``store_event``. Here
 the same ``store_event`` runs for every event of the batch, in order, on one open connection per shard,
 so the rows, asset entries, tags and check records are exactly those of one-by-one writes, committed
 twice per batch instead of twice per event. An error while storing rolls the batch back whole, and
-Dagster then stores its events one by one (after a partly stored loop, that would duplicate rows).
+Dagster then stores its events one by one (after the inherited loop failed half way, that fallback
+stored the first events twice).
 """
 
 import os
