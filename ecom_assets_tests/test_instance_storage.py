@@ -6,11 +6,13 @@ events to ``store_event_batch``, or ``store_event`` stops going through the conn
 they fail."""
 
 import datetime as dt
-import multiprocessing
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -135,13 +137,24 @@ def recorded(instance: dg.DagsterInstance) -> str:
     return text.replace(str(Path(get_settings().lake_uri)), "<lake>")
 
 
-def recorded_in_new_process(home: str, lake_uri: str) -> tuple[str, str]:
-    """A fresh process opening the instance from its ``dagster.yaml``, as ``dagster dev`` does."""
-    import os
+# A new process opens the instance from DAGSTER_HOME's dagster.yaml, as the webserver and the daemon do:
+# which storage it gets, whether that turned batching on, and what it reads back.
+READER = """
+import json, os
+import dagster as dg
+instance = dg.DagsterInstance.get()
+batch_size = os.environ.get("DAGSTER_EVENT_BATCH_SIZE")
+from ecom_assets_tests.test_instance_storage import recorded
+print(json.dumps([type(instance.event_log_storage).__name__, batch_size, recorded(instance)]))
+"""
 
-    os.environ.update(DAGSTER_HOME=home, ECOM_LAKE_URI=lake_uri)
-    instance = dg.DagsterInstance.get()
-    return type(instance.event_log_storage).__name__, recorded(instance)
+
+def recorded_in_new_process(home: Path, lake_root: Path) -> list[str]:
+    environment = {**os.environ, "DAGSTER_HOME": str(home), "ECOM_LAKE_URI": str(lake_root)}
+    environment.pop("DAGSTER_EVENT_BATCH_SIZE")
+    reader = subprocess.run([sys.executable, "-c", READER], env=environment, capture_output=True, text=True)
+    assert reader.returncode == 0, reader.stderr
+    return json.loads(reader.stdout.splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -205,11 +218,11 @@ def test_a_batched_range_run_records_what_one_by_one_writes_record(
     assert_batched(batches)
     assert recorded(instance) == one_by_one
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as reader:
-        storage, seen = reader.submit(
-            recorded_in_new_process, str(batched_home), str(tmp_path / "lake")
-        ).result()
-    assert (storage, seen) == ("BatchedSqliteEventLogStorage", one_by_one)
+    assert recorded_in_new_process(batched_home, tmp_path / "lake") == [
+        "BatchedSqliteEventLogStorage",
+        "1000",
+        one_by_one,
+    ]
 
 
 def test_a_failing_batch_is_rolled_back_and_its_events_stored_one_by_one(
