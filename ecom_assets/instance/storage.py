@@ -60,7 +60,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         run_ids = {event.run_id for event in events}
-        if len(run_ids) != 1:
+        if len(run_ids) != 1:  # Dagster's batches are one run's events; anything else goes one by one
             super().store_event_batch(events)
             return
         (run_id,) = run_ids
@@ -78,6 +78,7 @@ class BatchedSqliteStorage(DagsterSqliteStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         super().__init__(base_dir, inst_data)
+        # The parent made the stock event log; the batching one takes its place, in the same directory.
         self._event_log_storage = BatchedSqliteEventLogStorage(self._event_log_storage._base_dir)
 
     @classmethod
