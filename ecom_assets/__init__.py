@@ -2,5 +2,6 @@
 
 The package is a Dagster-free core (``storage``, ``events``, ``transforms``, ``ml``, ``keys``,
 ``settings``) that the scoring service imports too; ``defs`` is what Dagster loads, ``operations`` and
-``cli`` are the operator workflows on top of both.
+``cli`` are the operator workflows on top of both, ``instance`` the storage the embedded Dagster instance
+names in ``dagster.yaml``.
 """
