@@ -19,7 +19,7 @@ import fsspec
 import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import CommitFailedError
+from deltalake.exceptions import CommitFailedError, DeltaError
 
 from ecom_assets.faults import LAKE_BEFORE_COMMIT, LAKE_FILE_STAGED, fault_point
 from ecom_assets.settings import AzureSettings, get_settings
@@ -177,7 +177,7 @@ class Lake:
                 target_file_size=file_bytes,
             )
             return
-        if partition_values is None or not self.table_exists(key):
+        if partition_values is None:
             write_deltalake(
                 table,
                 data,
@@ -187,6 +187,7 @@ class Lake:
                 target_file_size=file_bytes,
             )
             return
+        self._create_if_missing(key, data.schema, partition_column)
         literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
         # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older partitions read it
         # as null.
@@ -217,6 +218,23 @@ class Lake:
             partition_by=partition_by,
             storage_options=self.storage_options or None,
         )
+
+    def _create_if_missing(self, key: str, schema: pa.Schema, partition_column: str) -> None:
+        """An empty table, so that even the first writers replace their partitions by predicate: two plain
+        first writes would both commit, each with all its rows, and the table would hold them twice."""
+        if self.table_exists(key):
+            return
+        try:
+            write_deltalake(
+                self.table_uri(key),
+                schema.empty_table(),
+                partition_by=[partition_column],
+                mode="ignore",
+                storage_options=self.storage_options or None,
+            )
+        except DeltaError:
+            if not self.table_exists(key):  # not a writer that created it first: a real failure
+                raise
 
     @reaching_storage
     def partition_fingerprints(self, key: str, partition_column: str) -> dict[dt.date, str]:
