@@ -46,10 +46,9 @@ def figure(frame: pl.DataFrame, expression: pl.Expr) -> float:
 PREVIEW_ROWS = 5
 
 
-def table_metadata(frame: pl.DataFrame, rows: int | None = None, **extra) -> dict:
-    """Row count, schema and a preview of ``frame`` (the first rows of ``rows``, when it was streamed)."""
+def table_metadata(frame: pl.DataFrame, **extra) -> dict:
     return {
-        "dagster/row_count": frame.height if rows is None else rows,
+        "dagster/row_count": frame.height,
         "dagster/column_schema": column_schema(frame.schema),
         "preview": markdown_table(frame, max_rows=PREVIEW_ROWS),
         **extra,
@@ -71,7 +70,8 @@ class StreamTally:
             yield frame
 
     def metadata(self) -> dict:
-        return table_metadata(self.head, rows=self.rows)
+        """Row count and preview (the schema of a streamed table is its definition's: ``daily_table``)."""
+        return {"dagster/row_count": self.rows, "preview": markdown_table(self.head, max_rows=PREVIEW_ROWS)}
 
 
 def counts_by(frame: pl.DataFrame, column: str) -> dict[str, int]:

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from ecom_assets.defs.metadata import column_schema
 from ecom_assets.defs.partitions import daily_partitions
 
 
@@ -15,12 +16,15 @@ def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("/"))
 
 
-def daily_table(partition_column: str, **metadata) -> dict:
+def daily_table(partition_column: str, schema: pl.Schema | None = None, **metadata) -> dict:
     """Asset arguments of a Delta table partitioned by day on ``partition_column``.
 
     One run may cover a single day or a whole range (single-run backfills); the IO manager replaces
-    exactly those days.
+    exactly those days. ``schema``: the columns of a table written as a ``TableStream``, stated once here
+    rather than in the materialisation of every partition of a range run.
     """
+    if schema is not None:
+        metadata["dagster/column_schema"] = column_schema(schema)
     return {
         "partitions_def": daily_partitions,
         "backfill_policy": dg.BackfillPolicy.single_run(),

@@ -37,6 +37,15 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return _pools[workers]
 
 
+def warm_up(workers: int) -> None:
+    """Start the workers now, without waiting: each imports polars and msgspec first (about a second),
+    which can overlap whatever the caller does before its first parse."""
+    if workers > 1:
+        pool = _pool(workers)
+        for _ in range(workers):
+            pool.submit(os.getpid)
+
+
 def worker_count(configured: int) -> int:
     return configured or os.cpu_count() or 1
 

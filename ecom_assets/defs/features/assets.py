@@ -63,7 +63,7 @@ def customer_daily_activity(
         "customers": engine.table_in(DIM_CUSTOMER),
     },
     group_name="gold",
-    **daily_table("as_of_date", features=FEATURE_CATALOGUE),
+    **daily_table("as_of_date", pl.Schema(FEATURES_SCHEMA), features=FEATURE_CATALOGUE),
 )
 def customer_daily_features(
     context: dg.AssetExecutionContext,

@@ -17,7 +17,7 @@ from ecom_assets.transforms.gold import FACT_EVENTS_SCHEMA, build_dim_customer, 
     key=asset_key(FACT_EVENTS),
     ins={"silver": engine.table_in(SILVER_EVENTS, lazy=True)},
     group_name="gold",
-    **daily_table("event_date"),
+    **daily_table("event_date", FACT_EVENTS_SCHEMA),
 )
 def fact_events(
     context: dg.AssetExecutionContext, silver: engine.TableInput, spark: engine.SparkParam

@@ -87,7 +87,7 @@ def _silver_by_date(dates: list[dt.date], arrival_days: ArrivalDays, tally: Silv
     ins={"bronze": engine.table_in(BRONZE_EVENTS, lazy=True, partition_mapping=late_arrivals)},
     group_name="silver",
     check_specs=SILVER_EVENT_CHECKS,
-    **daily_table("event_date"),
+    **daily_table("event_date", SILVER_SCHEMA),
 )
 def silver_events(
     context: dg.AssetExecutionContext,
@@ -125,7 +125,7 @@ def silver_events(
     key=asset_key(SILVER_EVENTS_REJECTED),
     ins={"bronze": engine.table_in(BRONZE_EVENTS, lazy=True)},
     group_name="silver",
-    **daily_table("arrival_date"),
+    **daily_table("arrival_date", REJECTED_SCHEMA),
 )
 def silver_events_rejected(
     context: dg.AssetExecutionContext,
