@@ -13,10 +13,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 # pyspark's Connect client takes a __main__ with neither spec nor file for its own doctest run, and then
-# exits the process when no Spark installation is found; pytest-xdist workers have such a __main__.
+# exits the process when no Spark installation is found; pytest-xdist workers have such a __main__. The
+# file must exist: worker processes (the Bronze parse pool) run a __main__ file again, here an empty one.
 _main = sys.modules["__main__"]
 if _main.__spec__ is None and not hasattr(_main, "__file__"):
-    _main.__file__ = "pytest-xdist-worker"
+    _main.__file__ = os.devnull
 
 
 @pytest.fixture(scope="session")

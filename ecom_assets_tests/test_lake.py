@@ -52,3 +52,15 @@ def test_files_are_written_whole_and_listed_without_staging_names(lake):
     assert lake.read_bytes("landing/events/date=2026-10-01/a.jsonl") == b"y\n"
     assert lake.list_files("landing/events/date=2026-10-01") == ["landing/events/date=2026-10-01/a.jsonl"]
     assert lake.list_files("landing/events/date=2026-10-09") == []
+
+
+def test_a_first_write_that_loses_the_race_to_create_the_table_replaces_its_partition(lake, monkeypatch):
+    lake.write_table("t/x", frame(D1, [1]), "day", [D1])
+    # The second writer looked before the first one created the table: it saw none.
+    answers = iter([False])
+    real_exists = type(lake).table_exists
+    monkeypatch.setattr(
+        type(lake), "table_exists", lambda self, key: next(answers, None) or real_exists(self, key)
+    )
+    lake.write_table("t/x", frame(D1, [2]), "day", [D1])
+    assert lake.read_table("t/x")["value"].to_list() == [2]

@@ -116,27 +116,65 @@ def test_a_reject_rate_over_the_threshold_blocks_gold(lake):
 
 
 def test_a_materialize_decodes_each_bronze_line_once(lake, monkeypatch):
-    from ecom_assets.defs.medallion import silver as silver_defs
+    from ecom_assets.transforms import parallel_parse
 
-    parses = []
-    real_parse = silver_defs.parse_bronze
-    monkeypatch.setattr(silver_defs, "parse_bronze", lambda *args: parses.append(1) or real_parse(*args))
+    monkeypatch.setenv("ECOM_PARSE_WORKERS", "1")  # parse in this process, where the spy sees it
+    decoded = []
+    real_parse = parallel_parse.parse_bronze
+    monkeypatch.setattr(
+        parallel_parse,
+        "parse_bronze",
+        lambda lines, *args: decoded.append(lines.height) or real_parse(lines, *args),
+    )
     summary = simulate(lake, START, days=2, customers=20, seed=3, faults=FAULTY, progress=False)
     materialize_range(START, START + dt.timedelta(days=1), selection="group:bronze or group:silver")
-    assert len(parses) == 1, "silver/events should take the parse of silver/events_rejected"
     bronze = lake.read_table("bronze/events")
+    assert sum(decoded) == bronze.height, "silver/events should take the parse of silver/events_rejected"
     accounted = lake.read_table("silver/events").height + lake.read_table("silver/events_rejected").height
     assert bronze.height == summary.lines == accounted + summary.duplicates
 
 
-def test_the_parse_handoff_never_gives_one_frame_the_parse_of_another():
-    from ecom_assets.defs.medallion.silver import ParseHandoff
+def test_a_parse_left_on_disk_is_taken_once_and_only_for_the_same_files_and_window():
+    from ecom_assets.transforms.parsed_days import ParsedDays
+    from ecom_assets.transforms.silver import parse_bronze
     from ecom_assets_tests.factories import bronze
 
-    handoff = ParseHandoff()
-    first = handoff.parse(bronze([line(event(1)), "not json"]), late_window_days=3)
-    other = handoff.parse(bronze([line(event(1)), "nor this"]), late_window_days=3)
-    assert first.rejected["raw"].to_list() == ["not json"]
-    assert other.rejected["raw"].to_list() == ["nor this"]
-    assert handoff.parse(bronze([line(event(1)), "nor this"]), late_window_days=3) is other
-    assert handoff.parse(bronze([line(event(1)), "nor this"]), late_window_days=3) is not other
+    parsed_days = ParsedDays()
+    parsed_days.put(ParsedDays.key("files-a", 3), parse_bronze(bronze([line(event(1)), "not json"]), 3))
+    assert parsed_days.take(ParsedDays.key("files-b", 3)) is None
+    assert parsed_days.take(ParsedDays.key("files-a", 2)) is None
+    taken = parsed_days.take(ParsedDays.key("files-a", 3))
+    assert taken is not None
+    assert taken.rejected["raw"].to_list() == ["not json"]
+    assert taken.events["event_id"].to_list() == [event(1)["event_id"]]
+    assert parsed_days.take(ParsedDays.key("files-a", 3)) is None
+
+
+def test_parses_over_the_budget_are_not_kept_and_taking_one_makes_room():
+    from ecom_assets.transforms.parsed_days import ParsedDays
+    from ecom_assets.transforms.silver import parse_bronze
+    from ecom_assets_tests.factories import bronze
+
+    parsed = parse_bronze(bronze([line(event(n)) for n in range(100)]), 3)
+    size = parsed.events.estimated_size() + parsed.rejected.estimated_size()
+    parsed_days = ParsedDays(budget_bytes=int(size * 2.5))
+    for day in "abc":
+        parsed_days.put(day, parsed)
+    assert [parsed_days.has(day) for day in "abc"] == [True, True, False]
+    assert parsed_days.take("a") is parsed
+    parsed_days.put("c", parsed)
+    assert parsed_days.has("c")
+
+
+def test_a_partition_fingerprint_changes_only_when_that_partition_is_rewritten(lake):
+    day, other = START, START + dt.timedelta(days=1)
+    write_landing_file(lake, day, "a.jsonl", [line(event(1))])
+    write_landing_file(lake, other, "a.jsonl", [line(event(2))])
+    materialize_range(day, other, selection="key:bronze/events")
+    before = lake.partition_fingerprints("bronze/events", "arrival_date")
+    write_landing_file(lake, other, "b.jsonl", [line(event(3))])
+    materialize_range(other, other, selection="key:bronze/events")
+    after = lake.partition_fingerprints("bronze/events", "arrival_date")
+    assert set(before) == set(after) == {day, other}
+    assert after[day] == before[day]
+    assert after[other] != before[other]

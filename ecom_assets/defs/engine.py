@@ -40,15 +40,23 @@ def on_spark() -> bool:
 
 
 _SPARK_READS = "ecom/spark_reads_itself"
+_LAZY = "ecom/lazy"
 
 
-def table_in(table: str, **asset_in: Any) -> dg.AssetIn:
-    """An input of an asset with a Spark twin: on Spark the IO manager hands it a TableSlice to read."""
-    return dg.AssetIn(asset_key(table), metadata={_SPARK_READS: True}, **asset_in)
+def table_in(table: str, *, lazy: bool = False, **asset_in: Any) -> dg.AssetIn:
+    """An input of an asset with a Spark twin: on Spark the IO manager hands it a TableSlice to read.
+
+    ``lazy``: on polars the asset gets a LazyFrame of the partitions and collects them a day at a time.
+    """
+    return dg.AssetIn(asset_key(table), metadata={_SPARK_READS: True, _LAZY: lazy}, **asset_in)
 
 
 def reads_itself_on_spark(input_metadata: Mapping[str, Any] | None) -> bool:
     return bool((input_metadata or {}).get(_SPARK_READS))
+
+
+def reads_lazily(input_metadata: Mapping[str, Any] | None) -> bool:
+    return bool((input_metadata or {}).get(_LAZY))
 
 
 def spark_session(spark: Any) -> SparkSession:

@@ -1,5 +1,7 @@
 """Materialisation metadata that lets the Dagster UI tell the story of a table."""
 
+from collections.abc import Iterable, Iterator
+
 import dagster as dg
 import polars as pl
 
@@ -41,13 +43,35 @@ def figure(frame: pl.DataFrame, expression: pl.Expr) -> float:
     return float(frame.select(expression).item() or 0.0)
 
 
+PREVIEW_ROWS = 5
+
+
 def table_metadata(frame: pl.DataFrame, **extra) -> dict:
     return {
         "dagster/row_count": frame.height,
         "dagster/column_schema": column_schema(frame.schema),
-        "preview": markdown_table(frame, max_rows=5),
+        "preview": markdown_table(frame, max_rows=PREVIEW_ROWS),
         **extra,
     }
+
+
+class StreamTally:
+    """Counts the rows of frames as they pass to the writer and keeps the first few for the preview."""
+
+    def __init__(self, schema: pl.Schema):
+        self.rows = 0
+        self.head = schema.to_frame()
+
+    def watch(self, frames: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        for frame in frames:
+            self.rows += frame.height
+            if self.head.height < PREVIEW_ROWS:
+                self.head = pl.concat([self.head, frame.head(PREVIEW_ROWS).select(self.head.columns)])
+            yield frame
+
+    def metadata(self) -> dict:
+        """Row count and preview (the schema of a streamed table is its definition's: ``daily_table``)."""
+        return {"dagster/row_count": self.rows, "preview": markdown_table(self.head, max_rows=PREVIEW_ROWS)}
 
 
 def counts_by(frame: pl.DataFrame, column: str) -> dict[str, int]:

@@ -8,13 +8,17 @@ import dagster as dg
 from ecom_assets.settings import get_settings
 from ecom_assets.transforms.features import FEATURE_LOOKBACK_DAYS
 from ecom_assets.transforms.labels import LABEL_HORIZON_DAYS
+from ecom_assets.transforms.silver import SESSION_SPAN_DAYS
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=get_settings().partitions_start, timezone="UTC")
 
-# Silver/event-date partition D reads the arrival-date partitions D .. D+late window, so an event that
-# arrives up to that many days late still lands in its true event date.
+# Silver/event-date partition D reads the arrival-date partitions D-1 .. D+late window: an event that
+# arrives up to that many days late still lands in its true event date, and a session that crosses
+# midnight is seen whole (``transforms.silver.arrival_window``).
 late_arrivals = dg.TimeWindowPartitionMapping(
-    start_offset=0, end_offset=get_settings().late_window_days, allow_nonexistent_upstream_partitions=True
+    start_offset=-SESSION_SPAN_DAYS,
+    end_offset=get_settings().late_window_days,
+    allow_nonexistent_upstream_partitions=True,
 )
 
 # Features as of D read exactly the daily activity dated D-89 .. D: nothing after D can leak in.

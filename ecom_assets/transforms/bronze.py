@@ -5,6 +5,7 @@ A file that cannot be read becomes one row with a null ``raw``, ``line_number`` 
 """
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 
@@ -52,7 +53,14 @@ def read_landing_file(lake: Lake, arrival_date: dt.date, path: str) -> pl.DataFr
         return unreadable_file(arrival_date, path, landed_at, str(error))
 
 
+def landing_frames(lake: Lake, arrival_dates: Iterable[dt.date]) -> Iterator[pl.DataFrame]:
+    """The Bronze rows of every landing file of these arrival dates, one file at a time."""
+    for arrival_date in arrival_dates:
+        for path in list_landing_files(lake, arrival_date):
+            yield read_landing_file(lake, arrival_date, path)
+
+
 def read_landing_partition(lake: Lake, arrival_date: dt.date) -> pl.DataFrame:
     """All landing files of one arrival date as Bronze rows (empty when nothing has landed)."""
-    frames = [read_landing_file(lake, arrival_date, path) for path in list_landing_files(lake, arrival_date)]
+    frames = list(landing_frames(lake, [arrival_date]))
     return pl.concat(frames) if frames else BRONZE_SCHEMA.to_frame()

@@ -6,7 +6,7 @@ drift report all take their column order from it.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -202,14 +202,21 @@ def features_as_of(activity: pl.DataFrame, as_of: dt.date, first_dates: pl.DataF
     )
 
 
+def features_by_date(
+    activity: pl.DataFrame, as_of_dates: Sequence[dt.date], first_dates: pl.DataFrame | None = None
+) -> Iterator[pl.DataFrame]:
+    """Features for each as-of date in turn, each from its own 90-day window of
+    ``gold/customer_daily_activity`` (a ranged run covers several dates from the one aggregate it loaded)."""
+    first_dates = pl.DataFrame(schema=FIRST_DATES_SCHEMA) if first_dates is None else first_dates
+    first_dates = first_dates.select(list(FIRST_DATES_SCHEMA)).cast(FIRST_DATES_SCHEMA)
+    return (features_as_of(activity, as_of, first_dates) for as_of in sorted(as_of_dates))
+
+
 def build_customer_daily_features(
     activity: pl.DataFrame, as_of_dates: Sequence[dt.date], first_dates: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """Features for each as-of date from its own 90-day window of ``gold/customer_daily_activity`` (a
-    ranged run covers several dates, one at a time, from the one aggregate it loaded)."""
-    first_dates = pl.DataFrame(schema=FIRST_DATES_SCHEMA) if first_dates is None else first_dates
-    first_dates = first_dates.select(list(FIRST_DATES_SCHEMA)).cast(FIRST_DATES_SCHEMA)
-    frames = [features_as_of(activity, as_of, first_dates) for as_of in sorted(as_of_dates)]
+    """``features_by_date`` in one frame."""
+    frames = list(features_by_date(activity, as_of_dates, first_dates))
     return pl.concat(frames) if frames else pl.DataFrame(schema=FEATURES_SCHEMA)
 
 

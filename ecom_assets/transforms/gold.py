@@ -41,13 +41,14 @@ def _share(event_channel: str) -> pl.Expr:
     )
 
 
-def build_dim_customer(facts: pl.DataFrame) -> pl.DataFrame:
+def build_dim_customer(facts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """One row per known customer over all their facts: first/last seen, where, how, and what they bought.
 
     "Last" follows the total order (event_ts, event_id), so events at the same instant cannot make the
-    result depend on the order the rows came in.
+    result depend on the order the rows came in. Lazy facts are read for the known customers' rows and
+    the columns used only.
     """
-    known = facts.filter(pl.col("customer_id").is_not_null())
+    known = facts.lazy().filter(pl.col("customer_id").is_not_null())
     purchases = pl.col("event_type") == "purchase"
     return (
         known.sort("event_ts", "event_id")
@@ -67,4 +68,5 @@ def build_dim_customer(facts: pl.DataFrame) -> pl.DataFrame:
             last_purchase_at=pl.col("event_ts").filter(purchases).max(),
         )
         .sort("customer_id")
+        .collect()
     )

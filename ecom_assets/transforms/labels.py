@@ -8,15 +8,20 @@ LABEL_HORIZON_DAYS = 7
 LABEL = "purchased_next_7d"
 
 
-def build_label_purchase_next_7d(features: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+def build_label_purchase_next_7d(
+    features: pl.DataFrame | pl.LazyFrame, events: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
     """One row per (customer_id, as_of_date) of ``features``: 1 if they bought in the 7 days after, else 0.
 
     ``events`` must cover D+1 .. D+7 for every as-of date D in ``features``; the asset's partition
-    mapping guarantees this, and the dates outside each horizon are ignored.
+    mapping guarantees this, and the dates outside each horizon are ignored. Lazy inputs are read for
+    the few columns and the purchases this needs.
     """
-    purchases = events.filter((pl.col("event_type") == "purchase") & pl.col("customer_id").is_not_null())
-    purchase_days = purchases.select("customer_id", "event_date").unique()
-    keys = features.select("customer_id", "as_of_date")
+    purchases = events.lazy().filter(
+        (pl.col("event_type") == "purchase") & pl.col("customer_id").is_not_null()
+    )
+    purchase_days = purchases.select("customer_id", "event_date").unique().collect()
+    keys = features.lazy().select("customer_id", "as_of_date").collect()
     bought = (
         keys.join(purchase_days, on="customer_id", how="inner")
         .filter(

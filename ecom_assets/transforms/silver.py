@@ -2,7 +2,7 @@
 
 import datetime as dt
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -22,6 +22,11 @@ _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2
 class ParsedBronze:
     events: pl.DataFrame
     rejected: pl.DataFrame
+
+    @property
+    def lines(self) -> int:
+        """Bronze lines parsed: each is one event or one rejected line."""
+        return self.events.height + self.rejected.height
 
 
 def _rule_violations(late_window_days: int) -> list[tuple[pl.Expr, str, str]]:
@@ -134,6 +139,67 @@ def backfill_customers(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# A session that crosses midnight: the login that names its later events may have arrived the day before.
+SESSION_SPAN_DAYS = 1
+
+
+def arrival_window(event_date: dt.date, late_window_days: int) -> list[dt.date]:
+    """The arrival days whose lines hold the events of ``event_date`` and of the sessions crossing into it.
+
+    Every date has the same window whatever run builds it, so a range run writes what daily runs would.
+    """
+    first = -SESSION_SPAN_DAYS
+    return [event_date + dt.timedelta(days=offset) for offset in range(first, late_window_days + 1)]
+
+
+@dataclass(frozen=True)
+class SilverDay:
+    events: pl.DataFrame
+    duplicates: int
+
+
+def silver_of_date(window_events: pl.DataFrame, event_date: dt.date) -> SilverDay:
+    """The Silver events of one date from the parsed events of its arrival window.
+
+    Dedup and back-fill see every event of the sessions that have events on the date, so a login that
+    arrives later (or came just before midnight) still names the session's events.
+    """
+    on_date = pl.col("event_date") == event_date
+    dated = window_events.filter(on_date)
+    sessions = window_events.filter(pl.col("session_id").is_in(dated["session_id"].unique().implode()))
+    unique = backfill_customers(deduplicate(sessions)).filter(on_date)
+    events = unique.select(SILVER_SCHEMA.names()).sort("event_ts", "event_id")
+    return SilverDay(events=events, duplicates=dated.height - events.height)
+
+
+def arrival_days_of(event_dates: Iterable[dt.date], late_window_days: int) -> list[dt.date]:
+    """Every arrival day the windows of ``event_dates`` read, oldest first."""
+    return sorted({day for date in event_dates for day in arrival_window(date, late_window_days)})
+
+
+class ArrivalDays:
+    """Parsed Bronze arrival days for event dates taken in order: each day comes once from ``parsed``
+    (the parses of ``arrival_days_of`` the dates, in that order) and is kept only while a later date's
+    window still needs it, so memory holds a window, not a run."""
+
+    def __init__(self, arrival_dates: list[dt.date], parsed: Iterable[ParsedBronze], late_window_days: int):
+        self._coming = zip(arrival_dates, parsed, strict=True)
+        self._late_window_days = late_window_days
+        self._parsed: dict[dt.date, ParsedBronze] = {}
+        self.lines_read = 0  # of every day parsed, each counted once
+        self.rejected = 0
+
+    def window_events(self, event_date: dt.date) -> pl.DataFrame:
+        days = arrival_window(event_date, self._late_window_days)
+        self._parsed = {day: parsed for day, parsed in self._parsed.items() if day >= days[0]}
+        while days[-1] not in self._parsed:
+            day, parsed = next(self._coming)
+            self._parsed[day] = parsed
+            self.lines_read += parsed.lines
+            self.rejected += parsed.rejected.height
+        return pl.concat([self._parsed[day].events for day in days])
+
+
 @dataclass(frozen=True)
 class SilverResult:
     events: pl.DataFrame
@@ -148,18 +214,20 @@ def build_silver(
     late_window_days: int,
     parsed: ParsedBronze | None = None,
 ) -> SilverResult:
-    """Silver events of ``event_dates`` from the Bronze lines of their arrival window.
+    """Silver events of ``event_dates`` from Bronze lines that cover their arrival windows, in one frame.
 
-    Back-fill sees the whole window, so a login that arrives later still names the earlier events.
     ``parsed``: ``parse_bronze`` of these very lines, when the caller has it already.
     """
     parsed = parsed or parse_bronze(bronze, late_window_days)
-    in_dates = pl.col("event_date").is_in(event_dates)
-    unique = backfill_customers(deduplicate(parsed.events))
-    events = unique.filter(in_dates).select(SILVER_SCHEMA.names()).sort("event_ts", "event_id")
+    days = [
+        silver_of_date(
+            parsed.events.filter(pl.col("arrival_date").is_in(arrival_window(date, late_window_days))), date
+        )
+        for date in event_dates
+    ]
     return SilverResult(
-        events=events,
+        events=pl.concat([day.events for day in days]) if days else SILVER_SCHEMA.to_frame(),
         lines_read=bronze.height,
         rejected=parsed.rejected,
-        duplicates=parsed.events.filter(in_dates).height - events.height,
+        duplicates=sum(day.duplicates for day in days),
     )

@@ -11,7 +11,7 @@ from ecom_assets.defs.horizon import require_complete_horizon
 from ecom_assets.defs.metadata import figure, markdown_table, table_metadata
 from ecom_assets.defs.partitions import activity_lookback, label_horizon, partition_dates
 from ecom_assets.defs.resources import LakeResource
-from ecom_assets.defs.tables import asset_key, daily_table
+from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.keys import (
     CUSTOMER_DAILY_ACTIVITY,
     CUSTOMER_DAILY_FEATURES,
@@ -20,7 +20,7 @@ from ecom_assets.keys import (
     LABEL_PURCHASE_NEXT_7D,
 )
 from ecom_assets.transforms.activity import build_customer_daily_activity
-from ecom_assets.transforms.features import FEATURES, build_customer_daily_features, first_dates
+from ecom_assets.transforms.features import FEATURES, FEATURES_SCHEMA, features_by_date, first_dates
 from ecom_assets.transforms.labels import LABEL, build_label_purchase_next_7d
 
 FEATURE_CATALOGUE = markdown_table(
@@ -63,7 +63,7 @@ def customer_daily_activity(
         "customers": engine.table_in(DIM_CUSTOMER),
     },
     group_name="gold",
-    **daily_table("as_of_date", features=FEATURE_CATALOGUE),
+    **daily_table("as_of_date", pl.Schema(FEATURES_SCHEMA), features=FEATURE_CATALOGUE),
 )
 def customer_daily_features(
     context: dg.AssetExecutionContext,
@@ -84,15 +84,17 @@ def customer_daily_features(
             features_spark.first_dates(engine.read_with_spark(spark, customers)),
         )
         return engine.write_with_spark(context, spark, by_spark, as_of_dates=len(as_of_dates))
-    features = build_customer_daily_features(activity, as_of_dates, first_dates(customers))
-    return dg.Output(features, metadata=table_metadata(features, as_of_dates=len(as_of_dates)))
+    by_date = features_by_date(activity, as_of_dates, first_dates(customers))
+    return dg.Output(
+        TableStream(by_date, pl.Schema(FEATURES_SCHEMA), lambda: {"as_of_dates": len(as_of_dates)})
+    )
 
 
 @dg.asset(
     key=asset_key(LABEL_PURCHASE_NEXT_7D),
     ins={
-        "facts": engine.table_in(FACT_EVENTS, partition_mapping=label_horizon),
-        "features": engine.table_in(CUSTOMER_DAILY_FEATURES),
+        "facts": engine.table_in(FACT_EVENTS, lazy=True, partition_mapping=label_horizon),
+        "features": engine.table_in(CUSTOMER_DAILY_FEATURES, lazy=True),
     },
     group_name="gold",
     # As-of dates without features (before the lake's first day) have nothing to label: skipped, not failed.

@@ -1,20 +1,23 @@
 """Gold: the analytics fact table by event date and the latest customer dimension."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
 from ecom_assets.defs import engine
 from ecom_assets.defs.metadata import figure, table_metadata
-from ecom_assets.defs.tables import asset_key, daily_table
+from ecom_assets.defs.partitions import partition_dates
+from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.keys import DIM_CUSTOMER, FACT_EVENTS, SILVER_EVENTS
-from ecom_assets.transforms.gold import build_dim_customer, build_fact_events
+from ecom_assets.transforms.gold import FACT_EVENTS_SCHEMA, build_dim_customer, build_fact_events
 
 
 @dg.asset(
     key=asset_key(FACT_EVENTS),
-    ins={"silver": engine.table_in(SILVER_EVENTS)},
+    ins={"silver": engine.table_in(SILVER_EVENTS, lazy=True)},
     group_name="gold",
-    **daily_table("event_date"),
+    **daily_table("event_date", FACT_EVENTS_SCHEMA),
 )
 def fact_events(
     context: dg.AssetExecutionContext, silver: engine.TableInput, spark: engine.SparkParam
@@ -26,20 +29,28 @@ def fact_events(
         return engine.write_with_spark(
             context, spark, gold_spark.build_fact_events(engine.read_with_spark(spark, silver))
         )
-    facts = build_fact_events(silver)
-    return dg.Output(
-        facts,
-        metadata=table_metadata(
-            facts,
-            revenue=figure(facts, pl.col("revenue").sum()),
-            known_customer_share=figure(facts, pl.col("customer_id").is_not_null().mean()),
-        ),
-    )
+    totals = {"revenue": 0.0, "known": 0.0, "rows": 0.0}
+
+    def by_date() -> Iterator[pl.DataFrame]:
+        for date in partition_dates(context):
+            facts = build_fact_events(silver.filter(pl.col("event_date") == date).collect())
+            totals["revenue"] += figure(facts, pl.col("revenue").sum())
+            totals["known"] += figure(facts, pl.col("customer_id").is_not_null().sum())
+            totals["rows"] += facts.height
+            yield facts
+
+    def figures() -> dict:
+        return {
+            "revenue": totals["revenue"],
+            "known_customer_share": totals["known"] / max(totals["rows"], 1),
+        }
+
+    return dg.Output(TableStream(by_date(), FACT_EVENTS_SCHEMA, figures))
 
 
 @dg.asset(
     key=asset_key(DIM_CUSTOMER),
-    ins={"facts": engine.table_in(FACT_EVENTS)},
+    ins={"facts": engine.table_in(FACT_EVENTS, lazy=True)},
     group_name="gold",
     io_manager_key="io_manager",
     kinds={"delta", "polars"},

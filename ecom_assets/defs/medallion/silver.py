@@ -1,6 +1,12 @@
-"""Silver: typed, deduplicated, session-aligned events by event date, and each rejected line with a reason."""
+"""Silver: typed, deduplicated, session-aligned events by event date, and each rejected line with a reason.
 
-import hashlib
+Both assets read Bronze an arrival day at a time and write as they go, so a run over many days holds a
+few days of lines in memory, not the run's.
+"""
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
 
 import dagster as dg
@@ -8,56 +14,91 @@ import polars as pl
 
 from ecom_assets.defs import engine
 from ecom_assets.defs.medallion.silver_checks import SILVER_EVENT_CHECKS, evaluate_silver_checks
-from ecom_assets.defs.metadata import counts_by, markdown_table, table_metadata
+from ecom_assets.defs.metadata import markdown_table
 from ecom_assets.defs.partitions import late_arrivals, partition_dates
-from ecom_assets.defs.tables import asset_key, daily_table
+from ecom_assets.defs.resources import LakeResource
+from ecom_assets.defs.tables import TableStream, asset_key, daily_table
+from ecom_assets.events.schema import REJECTED_SCHEMA, SILVER_SCHEMA
 from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS, SILVER_EVENTS_REJECTED
-from ecom_assets.settings import get_settings
-from ecom_assets.transforms.silver import UNREADABLE_FILE, ParsedBronze, build_silver, parse_bronze
-from ecom_assets.transforms.silver_quality import silver_figures
+from ecom_assets.settings import EcomSettings, get_settings
+from ecom_assets.transforms.parallel_parse import parse_days, worker_count
+from ecom_assets.transforms.parsed_days import ParsedDays
+from ecom_assets.transforms.silver import (
+    UNREADABLE_FILE,
+    ArrivalDays,
+    ParsedBronze,
+    arrival_days_of,
+    silver_of_date,
+)
+from ecom_assets.transforms.silver_quality import SilverTally
+
+_parsed_days = ParsedDays()
 
 
-class ParseHandoff:
-    """One parse of Bronze for both Silver assets when they run in one process (``ecom materialize``,
-    a job run): the rejects of arrival days D..E+late and the events of D..E read the very same Bronze
-    lines, so the second asset takes the first one's parse instead of decoding every line again.
-
-    Keyed by a digest of the Bronze rows in order, so another frame never gets this one's parse; taken
-    at most once, so it holds memory only between the two assets.
-    """
-
-    def __init__(self) -> None:
-        self._digest: bytes | None = None
-        self._parsed: ParsedBronze | None = None
-
-    @staticmethod
-    def digest(bronze: pl.DataFrame, late_window_days: int) -> bytes:
-        row_hashes = bronze.hash_rows(seed=0).to_numpy().tobytes()
-        return hashlib.blake2b(row_hashes + f"{bronze.height}/{late_window_days}".encode()).digest()
-
-    def parse(self, bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
-        digest = self.digest(bronze, late_window_days)
-        if digest == self._digest and self._parsed is not None:
-            parsed, self._digest, self._parsed = self._parsed, None, None
-            return parsed
-        self._digest, self._parsed = digest, parse_bronze(bronze, late_window_days)
-        return self._parsed
+def _lines_of(bronze: pl.LazyFrame, arrival_date: dt.date) -> pl.LazyFrame:
+    return bronze.filter(pl.col("arrival_date") == arrival_date)
 
 
-_handoff = ParseHandoff()
+def _bronze_fingerprints(lake_resource: LakeResource) -> dict[dt.date, str]:
+    # Read before the write starts: delta-rs cannot be called from the stream it is writing.
+    return lake_resource.get_lake().partition_fingerprints(BRONZE_EVENTS, "arrival_date")
+
+
+def _parsed_in_order(
+    bronze: pl.LazyFrame,
+    fingerprints: dict[dt.date, str],
+    arrival_dates: list[dt.date],
+    settings: EcomSettings,
+) -> Iterator[ParsedBronze]:
+    """Each arrival day's parse, in order: the one ``silver/events_rejected`` left of the very same Bronze
+    files, or else parsed now by the workers."""
+    late = settings.late_window_days
+    keys = {day: ParsedDays.key(fingerprints[day], late) for day in arrival_dates if day in fingerprints}
+    to_parse = [day for day in arrival_dates if not (day in keys and _parsed_days.has(keys[day]))]
+    workers = worker_count(settings.parse_workers)
+    parsed_now = parse_days((_lines_of(bronze, day) for day in to_parse), late, workers)
+    for day in arrival_dates:
+        left = _parsed_days.take(keys[day]) if day in keys else None
+        yield left if left is not None else next(parsed_now)
+
+
+def _silver_by_date(dates: list[dt.date], arrival_days: ArrivalDays, tally: SilverTally) -> TableStream:
+    def by_date() -> Iterator[pl.DataFrame]:
+        for date in dates:
+            day = silver_of_date(arrival_days.window_events(date), date)
+            tally.add(day.events, day.duplicates)
+            yield day.events
+
+    def figures() -> dict:
+        return {
+            "bronze_lines_read": arrival_days.lines_read,
+            "valid_events_for_partitions": tally.rows + tally.duplicates,
+            "duplicates_dropped": tally.duplicates,
+            "rejected_lines_in_window": arrival_days.rejected,
+            "customer_id_backfilled": tally.customer_id_backfilled,
+            "events_by_type": dg.MetadataValue.json(dict(tally.events_by_type.most_common())),
+        }
+
+    return TableStream(by_date(), SILVER_SCHEMA, figures)
 
 
 @dg.asset(
     key=asset_key(SILVER_EVENTS),
-    ins={"bronze": engine.table_in(BRONZE_EVENTS, partition_mapping=late_arrivals)},
+    ins={"bronze": engine.table_in(BRONZE_EVENTS, lazy=True, partition_mapping=late_arrivals)},
     group_name="silver",
     check_specs=SILVER_EVENT_CHECKS,
-    **daily_table("event_date"),
+    **daily_table("event_date", SILVER_SCHEMA),
 )
-def silver_events(context: dg.AssetExecutionContext, bronze: engine.TableInput, spark: engine.SparkParam):
+def silver_events(
+    context: dg.AssetExecutionContext,
+    lake_resource: LakeResource,
+    bronze: engine.TableInput,
+    spark: engine.SparkParam,
+):
     """Contract-typed events by UTC event date, deduplicated on event_id, customer back-filled per session.
 
-    Partition D reads the Bronze arrival dates D .. D+late window, so late events land on their true date.
+    Date D reads the Bronze arrival days D-1 .. D+late window: late events land on their true date, and a
+    session that crosses midnight keeps the customer its login names.
     """
     dates = partition_dates(context)
     settings = get_settings()
@@ -71,54 +112,62 @@ def silver_events(context: dg.AssetExecutionContext, bronze: engine.TableInput, 
         written = replace(result, events=engine.written_with_spark(context, spark))
         figures = silver_quality_spark.silver_figures(written, dates)
     else:
-        parsed = _handoff.parse(bronze, settings.late_window_days)
-        polars_result = build_silver(bronze, dates, settings.late_window_days, parsed)
-        yield _silver_output(polars_result, bronze)
-        figures = silver_figures(polars_result, dates)
+        arrival_dates = arrival_days_of(dates, settings.late_window_days)
+        parsed = _parsed_in_order(bronze, _bronze_fingerprints(lake_resource), arrival_dates, settings)
+        arrival_days = ArrivalDays(arrival_dates, parsed, settings.late_window_days)
+        tally = SilverTally(dates)
+        yield dg.Output(_silver_by_date(dates, arrival_days, tally))
+        figures = tally.figures(rejected=arrival_days.rejected, lines_read=arrival_days.lines_read)
     yield from evaluate_silver_checks(figures, settings.max_reject_rate)
-
-
-def _silver_output(result, bronze: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    return dg.Output(
-        result.events,
-        metadata=table_metadata(
-            result.events,
-            bronze_lines_read=result.lines_read,
-            bronze_arrival_dates=bronze["arrival_date"].n_unique(),
-            valid_events_for_partitions=result.events.height + result.duplicates,
-            duplicates_dropped=result.duplicates,
-            rejected_lines_in_window=result.rejected.height,
-            customer_id_backfilled=int(result.events["customer_id_backfilled"].sum()),
-            events_by_type=dg.MetadataValue.json(counts_by(result.events, "event_type")),
-        ),
-    )
 
 
 @dg.asset(
     key=asset_key(SILVER_EVENTS_REJECTED),
-    ins={"bronze": engine.table_in(BRONZE_EVENTS)},
+    ins={"bronze": engine.table_in(BRONZE_EVENTS, lazy=True)},
     group_name="silver",
-    **daily_table("arrival_date"),
+    **daily_table("arrival_date", REJECTED_SCHEMA),
 )
 def silver_events_rejected(
-    context: dg.AssetExecutionContext, bronze: engine.TableInput, spark: engine.SparkParam
+    context: dg.AssetExecutionContext,
+    lake_resource: LakeResource,
+    bronze: engine.TableInput,
+    spark: engine.SparkParam,
 ) -> dg.Output:
-    """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason."""
+    """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason.
+
+    Each day's parse is left for ``silver/events`` in the same process (``transforms.parsed_days``).
+    """
+    settings = get_settings()
+    late_window_days = settings.late_window_days
     if engine.on_spark():
         from ecom_assets.transforms import silver_spark
 
         lines = engine.read_with_spark(spark, bronze)
         return engine.write_with_spark(
-            context, spark, silver_spark.parse_bronze(lines, get_settings().late_window_days).rejected
+            context, spark, silver_spark.parse_bronze(lines, late_window_days).rejected
         )
-    rejected = _handoff.parse(bronze, get_settings().late_window_days).rejected
-    return dg.Output(
-        rejected,
-        metadata=table_metadata(
-            rejected,
-            bronze_lines=bronze.height,
-            reject_rate=rejected.height / max(bronze.height, 1),
-            unreadable_files=rejected.filter(pl.col("reason") == UNREADABLE_FILE).height,
-            rejects_by_reason=markdown_table(rejected.group_by("reason").len().sort("len", descending=True)),
-        ),
-    )
+    reasons = Counter[str]()
+    lines_read: list[int] = []
+    fingerprints = _bronze_fingerprints(lake_resource)
+
+    def by_arrival_date() -> Iterator[pl.DataFrame]:
+        days = partition_dates(context)
+        workers = worker_count(settings.parse_workers)
+        parsed_days = parse_days((_lines_of(bronze, day) for day in days), late_window_days, workers)
+        for day, parsed in zip(days, parsed_days, strict=True):
+            if day in fingerprints:
+                _parsed_days.put(ParsedDays.key(fingerprints[day], late_window_days), parsed)
+            lines_read.append(parsed.lines)
+            reasons.update(parsed.rejected["reason"].to_list())
+            yield parsed.rejected
+
+    def figures() -> dict:
+        by_reason = pl.DataFrame(reasons.most_common(), schema=["reason", "len"], orient="row")
+        return {
+            "bronze_lines": sum(lines_read),
+            "reject_rate": reasons.total() / max(sum(lines_read), 1),
+            "unreadable_files": reasons[UNREADABLE_FILE],
+            "rejects_by_reason": markdown_table(by_reason),
+        }
+
+    return dg.Output(TableStream(by_arrival_date(), REJECTED_SCHEMA, figures))
