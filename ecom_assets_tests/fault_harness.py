@@ -95,7 +95,7 @@ def materialize_through_outage(lake: Lake, cut: Callable[[], None], dagster_home
     run = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 600
-        while run.poll() is None and not lake.table_exists(BRONZE_EVENTS) and time.monotonic() < deadline:
+        while run.poll() is None and not _holds_rows(lake, BRONZE_EVENTS) and time.monotonic() < deadline:
             time.sleep(0.05)
         run.send_signal(signal.SIGSTOP)
         cut()
@@ -104,6 +104,11 @@ def materialize_through_outage(lake: Lake, cut: Callable[[], None], dagster_home
     finally:
         run.kill()
     return run.returncode, errors
+
+
+def _holds_rows(lake: Lake, key: str) -> bool:
+    """The table has committed rows (a partitioned table is created empty before its first write)."""
+    return lake.table_exists(key) and lake.scan_table(key).select(pl.len()).collect().item() > 0
 
 
 def python_in_lake(code: str, lake: Lake, fault: str) -> subprocess.CompletedProcess:
@@ -212,11 +217,16 @@ def unreadable_tables(lake: Lake) -> list[str]:
 def torn_tables(
     before: dict[str, TableState], after: dict[str, TableState], final: dict[str, TableState]
 ) -> list[str]:
-    """Tables left neither as they were before the crash nor as a complete run leaves them."""
+    """Tables left neither as they were before the crash nor as a complete run leaves them (a table that
+    did not exist before may now exist empty: created for its first write, which did not happen)."""
     return [
         key
         for key, now in after.items()
-        if not (same_rows(now.frame, before[key].frame) or same_rows(now.frame, final[key].frame))
+        if not (
+            same_rows(now.frame, before[key].frame)
+            or same_rows(now.frame, final[key].frame)
+            or (before[key].frame is None and now.frame is not None and now.frame.is_empty())
+        )
     ]
 
 

@@ -56,7 +56,8 @@ def test_files_are_written_whole_and_listed_without_staging_names(lake):
 
 def test_a_first_write_that_loses_the_race_to_create_the_table_replaces_its_partition(lake, monkeypatch):
     lake.write_table("t/x", frame(D1, [1]), "day", [D1])
-    # The second writer looked before the first one created the table: it saw none.
+    # The second writer looked before the first one created the table: it saw none, creates it (nothing
+    # to do) and replaces its partition.
     answers = iter([False])
     real_exists = type(lake).table_exists
     monkeypatch.setattr(

@@ -187,9 +187,7 @@ class Lake:
                 target_file_size=file_bytes,
             )
             return
-        if not self.table_exists(key):
-            self._create(key, data, partition_column, file_bytes)
-            return
+        self._create_if_missing(key, data.schema, partition_column)
         literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
         # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older partitions read it
         # as null.
@@ -221,25 +219,23 @@ class Lake:
             storage_options=self.storage_options or None,
         )
 
-    def _create(
-        self, key: str, data: pa.Table | pa.RecordBatchReader, partition_column: str, file_bytes: int | None
-    ) -> None:
-        """The first write of a partitioned table, which fails if another writer created it meanwhile: two
-        plain first writes would both commit, each with all its rows, and the table would hold them twice.
-        Losing that race is a commit conflict, and the retry replaces its partitions by predicate."""
+    def _create_if_missing(self, key: str, schema: pa.Schema, partition_column: str) -> None:
+        """An empty table, so that even the first writers replace their partitions by predicate and a race
+        between them is a commit conflict: two plain first writes would both commit (delta-rs moves the
+        second to the next version), each with all its rows, and the table would hold them twice."""
+        if self.table_exists(key):
+            return
         try:
             write_deltalake(
                 self.table_uri(key),
-                data,
+                schema.empty_table(),
                 partition_by=[partition_column],
-                mode="error",
+                mode="ignore",
                 storage_options=self.storage_options or None,
-                target_file_size=file_bytes,
             )
-        except DeltaError as error:
-            if self.table_exists(key):
-                raise CommitFailedError(f"{key} was created by another writer first") from error
-            raise
+        except DeltaError:
+            if not self.table_exists(key):  # not another writer creating it first: a real failure
+                raise
 
     @reaching_storage
     def partition_fingerprints(self, key: str, partition_column: str) -> dict[dt.date, str]:
