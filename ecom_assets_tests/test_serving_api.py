@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 import schemathesis
+from fastapi.exceptions import RequestValidationError
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
@@ -26,6 +27,8 @@ from ecom_assets_tests.serving_support import (
     write_features,
 )
 from serving.prediction_log import PREDICTION_LOG_SCHEMA
+from serving.schemas import ScoreByCustomer
+from serving.score_route import parse_score_request
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -161,6 +164,18 @@ def test_non_finite_feature_values_are_a_422(served, literal):
     )
     assert response.status_code == 422, response.text
     assert any("orders_7d" in error["loc"] for error in response.json()["detail"])
+
+
+def test_a_body_is_parsed_as_the_union_would_whatever_shape_it_seems_to_name():
+    # The parser tries the shape whose field name it sees first; an escaped name hides it, an extra
+    # field makes it fail: the answer and the errors are still the union's.
+    assert parse_score_request(b'{"customer\\u005fid": "c1"}') == ScoreByCustomer(customer_id="c1")
+    with pytest.raises(RequestValidationError) as refused:
+        parse_score_request(b'{"customer_id": "c1", "features": {}}')
+    assert {error["loc"][:2] for error in refused.value.errors()} == {
+        ("body", "ScoreByCustomer"),
+        ("body", "ScoreByFeatures"),
+    }
 
 
 def test_malformed_json_and_oversized_bodies_are_refused(served):
