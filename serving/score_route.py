@@ -74,6 +74,7 @@ class ScoreEndpoint:
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # What this raises (422, 503) reaches the app's exception handlers, as from any route.
         asked = parse_score_request(await read_body(receive))
         try:
             if isinstance(asked, ScoreByCustomer):
@@ -84,7 +85,6 @@ class ScoreEndpoint:
             raise not_ready(error) from None
         except FeatureNamesError as error:
             raise feature_errors(error) from None
-        # Errors raised above reach the app's exception handlers, as from any route.
         answer = orjson.dumps(scored)
         headers = [JSON, (b"content-length", b"%d" % len(answer))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
