@@ -10,7 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 import schemathesis
+from fastapi.exceptions import RequestValidationError
 from hypothesis import HealthCheck, given, settings
+from pydantic import ValidationError
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from ecom_assets.keys import PREDICTION_LOG
@@ -26,6 +28,8 @@ from ecom_assets_tests.serving_support import (
     write_features,
 )
 from serving.prediction_log import PREDICTION_LOG_SCHEMA
+from serving.schemas import ScoreByCustomer
+from serving.score_route import SCORE_REQUEST, parse_score_request
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -161,6 +165,47 @@ def test_non_finite_feature_values_are_a_422(served, literal):
     )
     assert response.status_code == 422, response.text
     assert any("orders_7d" in error["loc"] for error in response.json()["detail"])
+
+
+def test_a_body_is_parsed_as_the_union_would_whatever_shape_it_seems_to_name():
+    # The parser tries the shape whose field name it sees first; an escaped name hides it, an extra
+    # field makes it fail: the answer and the errors are still the union's.
+    assert parse_score_request(b'{"customer\\u005fid": "c1"}') == ScoreByCustomer(customer_id="c1")
+    with pytest.raises(RequestValidationError) as refused:
+        parse_score_request(b'{"customer_id": "c1", "features": {}}')
+    assert {error["loc"][:2] for error in refused.value.errors()} == {
+        ("body", "ScoreByCustomer"),
+        ("body", "ScoreByFeatures"),
+    }
+
+
+NUMBERS = [
+    "0", "-0", "-0.0", "3", "1.5", "0.1", "1e-7", "5e-324", "2.2250738585072011e-308",
+    "1.7976931348623157e308", "9007199254740993", "123456789012345678901234567890",
+    "0.30000000000000004441", "1e999", "-1e999",
+    "true", "null", '"1.5"', "[1]", "NaN", "Infinity",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_feature_bodies_read_fast_get_exactly_the_values_and_errors_of_the_schema(seed):
+    rng = np.random.default_rng(seed)
+    literals = NUMBERS + [repr(value) for value in rng.lognormal(0, 8, 200)]
+    literals += [
+        f"{rng.integers(10**17):d}.{rng.integers(10**17):017d}e{rng.integers(-30, 30)}" for _ in range(200)
+    ]
+    for literal in literals:
+        names = rng.permutation(FEATURE_NAMES)
+        body = '{"features": {%s}}' % ", ".join(f'"{name}": {literal}' for name in names)  # noqa: UP031
+        try:
+            expected = vars(SCORE_REQUEST.validate_json(body).features)
+        except ValidationError:
+            with pytest.raises(RequestValidationError):
+                parse_score_request(body.encode())
+            continue
+        got = parse_score_request(body.encode())
+        assert isinstance(got, dict)
+        assert [got[name].hex() for name in FEATURE_NAMES] == [expected[name].hex() for name in FEATURE_NAMES]
 
 
 def test_malformed_json_and_oversized_bodies_are_refused(served):

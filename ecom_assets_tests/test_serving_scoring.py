@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import os
+import sys
+import threading
 
 import numpy as np
 import polars as pl
@@ -17,7 +21,8 @@ from ecom_assets.ml.dataset import feature_matrix
 from ecom_assets.ml.registry import CHALLENGER_ROLE, ModelRegistry
 from ecom_assets.ml.scorer import Scorer
 from ecom_assets.transforms.features import FEATURE_NAMES, no_activity_features
-from ecom_assets_tests.serving_support import register_model, write_features
+from ecom_assets_tests.serving_support import register_model, wait_until, write_features
+from serving.background import BACKGROUND_NICENESS
 from serving.model_store import COLD, ModelStore
 from serving.online_features import FeaturesUnavailableError, load_feature_index, no_activity_vector
 from serving.prediction_log import PREDICTION_LOG_SCHEMA, PredictionLog, epoch_days
@@ -97,6 +102,18 @@ def test_lookup_scores_are_predict_proba_of_every_indexed_customer(lake):
         assert arm.scores[snapshot.features.rows["c00-00123"]] == expected[123]
 
 
+def test_a_loaded_snapshot_is_left_out_of_garbage_collections(lake):
+    write_features(lake)
+    register_model(lake, seed=1)
+    store = ModelStore(lake)
+    store.refresh()
+
+    snapshot = store.snapshot
+    assert gc.is_tracked(snapshot)
+    # Frozen: no generation the collector scans holds it (a full scan of the loaded objects is a stall).
+    assert not any(tracked is snapshot for tracked in gc.get_objects())
+
+
 def test_a_promoted_challenger_is_served_as_champion_without_loading_or_scoring_again(lake):
     write_features(lake)
     register_model(lake, seed=1)
@@ -156,3 +173,17 @@ def test_prediction_log_adds_its_arm_columns_to_an_older_table(lake):
         ("old", None, None),
         ("new", "challenger", False),
     ]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are per thread on Linux only")
+def test_the_log_writer_runs_below_the_request_thread_priority(lake):
+    log = PredictionLog(lake, flush_seconds=60, max_pending=10)
+    log.start()
+    try:
+        expected = min(os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS, 19)
+        writer = log._thread.native_id
+        assert writer is not None
+        wait_until(lambda: os.getpriority(os.PRIO_PROCESS, writer) == expected, what="a lower priority")
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < expected
+    finally:
+        log.stop()

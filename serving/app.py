@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from ecom_assets.storage.lake import Lake
 from serving.api_keys import ApiKeyMiddleware, document_api_key
+from serving.background import lower_thread_priority
 from serving.errors import validation_error
 from serving.model_store import ModelStore
 from serving.overload import AdmissionMiddleware
@@ -27,11 +28,16 @@ from serving.settings import ServingSettings
 log = logging.getLogger(__name__)
 
 
+def refresh_in_background(store: ModelStore) -> None:
+    lower_thread_priority()
+    store.refresh()
+
+
 async def keep_fresh(store: ModelStore, interval_seconds: float) -> None:
     """Load at once, then poll the registry; loading runs in a thread so requests keep being served."""
     while True:
         try:
-            await asyncio.to_thread(store.refresh)
+            await asyncio.to_thread(refresh_in_background, store)
         except Exception:  # the poller must outlive any one bad reload
             log.exception("model reload failed; the current model keeps serving")
         await asyncio.sleep(interval_seconds)

@@ -23,6 +23,7 @@ import polars as pl
 from ecom_assets.faults import PREDICTION_LOG_FLUSH, fault_point
 from ecom_assets.keys import PREDICTION_LOG
 from ecom_assets.storage.lake import Lake
+from serving.background import lower_thread_priority
 
 PREDICTION_LOG_SCHEMA = pl.Schema(
     {  # instances, not classes: one value type for the type checker
@@ -164,6 +165,7 @@ class PredictionLog:
             log.error("prediction log: %d predictions were lost while the lake was unreachable", self.lost)
 
     def _run(self) -> None:
+        lower_thread_priority()
         while not self._stop.wait(self.flush_seconds):
             self.flush()
 

@@ -91,7 +91,7 @@ def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics) -
         )
 
     # Last: FastAPI builds (and keeps) the OpenAPI description on first use, from the routes so far.
-    document_score(app, scoring.endpoint)
+    document_score(app)
 
 
 def _arm_info(arm: ServedArm) -> ArmInfo:

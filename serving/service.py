@@ -171,10 +171,11 @@ class ScoringService:
 
     def _score_vector(self, arm: ServedArm, features: dict[str, float], served: bool) -> Scored:
         names = arm.model.manifest.feature_names
-        missing = [name for name in names if name not in features]
-        if missing:
-            raise FeatureNamesError(missing)
-        score = arm.model.scorer.score_one(np.array([features[name] for name in names], dtype=np.float64))
+        try:
+            row = np.fromiter(map(features.__getitem__, names), np.float64, len(names))
+        except KeyError:
+            raise FeatureNamesError([name for name in names if name not in features]) from None
+        score = arm.model.scorer.score_one(row)
         self.prediction_log.record(None, score, arm.version, False, None, arm.role, served)
         self.counts.add(arm.role, served, 1, 0)
         return Scored(

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from scipy import special
+from sklearn._loss.link import LogitLink
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
@@ -27,6 +29,11 @@ class FlatForest:
 
     def __init__(self, estimator: HistGradientBoostingClassifier):
         trees = [iteration[0].nodes for iteration in estimator._predictors]
+        # sklearn starts from the baseline and adds the trees one by one: a first "tree" that is one leaf
+        # holding the baseline lets one cumsum over the leaves reached add them in that order.
+        baseline = np.zeros(1, dtype=trees[0].dtype)
+        baseline["is_leaf"], baseline["value"] = 1, estimator._baseline_prediction.ravel()[0]
+        trees.insert(0, baseline)
         sizes = np.array([len(nodes) for nodes in trees])
         self.roots = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
         nodes = np.concatenate(trees)
@@ -41,9 +48,10 @@ class FlatForest:
         self.missing_go_left = nodes["missing_go_to_left"].astype(bool)
         self.value = nodes["value"]
         self.depth = int(nodes["depth"].max())
-        self.baseline = float(estimator._baseline_prediction.ravel()[0])
-        # The positive-class probability predict_proba computes: the loss's inverse link of the raw score.
-        self.inverse_link = estimator._loss.link.inverse
+        # The positive-class probability predict_proba computes: the loss's inverse link of the raw score;
+        # for the logit link that is scipy's expit, which sklearn calls after an array-API dispatch.
+        link = estimator._loss.link
+        self.inverse_link = special.expit if isinstance(link, LogitLink) else link.inverse
 
     @classmethod
     def supports(cls, estimator: object) -> bool:
@@ -58,18 +66,13 @@ class FlatForest:
         """Positive-class probability of one 1-D float64 row."""
         values = row.take(self.feature)
         goes_left = values <= self.threshold
-        missing = np.isnan(values)
-        if missing.any():
-            goes_left = np.where(missing, self.missing_go_left, goes_left)
+        if np.isnan(row).any():
+            goes_left = np.where(np.isnan(values), self.missing_go_left, goes_left)
         next_node = np.where(goes_left, self.left, self.right)
         node = self.roots
         for _ in range(self.depth):
             node = next_node.take(node)
-        # sklearn starts from the baseline and adds the trees one by one; cumsum keeps that order.
-        terms = np.empty(len(node) + 1)
-        terms[0] = self.baseline
-        self.value.take(node, out=terms[1:])
-        return float(self.inverse_link(np.cumsum(terms)[-1:])[0])
+        return float(self.inverse_link(self.value.take(node).cumsum()[-1:])[0])
 
 
 def _final_estimator(model: object) -> object | None:
