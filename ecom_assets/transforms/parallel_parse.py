@@ -8,9 +8,13 @@ send, no lines) and sends back the parse, which is a day of typed columns.
 import atexit
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.util import Finalize
 
 import polars as pl
 
@@ -24,6 +28,40 @@ def parse_day(lines: pl.LazyFrame, late_window_days: int) -> ParsedBronze:
 _pools: dict[int, ProcessPoolExecutor] = {}
 
 
+OWNER_POLL_SECONDS = 0.5
+
+
+def _running(pid: int) -> bool:
+    """The process exists and has not ended (an ended one stays a zombie until its parent reaps it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc here: the signal's answer stands
+        return True
+
+
+def _leave_with(owner: int) -> None:
+    """In a worker: end it, and its fork server, as soon as the process that owns the pool is gone.
+
+    An owner that ends without shutting the pool down (``os._exit``, as multiprocessing children and
+    test-runner workers end, or a kill) would otherwise leave both waiting forever: each worker holds
+    its own end of the task queue, so it never sees the owner go.
+    """
+
+    def watch() -> None:
+        while _running(owner):
+            time.sleep(OWNER_POLL_SECONDS)
+        if os.getppid() != owner:  # the fork server, which only served the owner
+            os.kill(os.getppid(), signal.SIGTERM)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="ecom-parse-owner-watch").start()
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     """One pool per process, started on first use and kept for the next run (start-up is ~1 s)."""
     if workers not in _pools:
@@ -32,8 +70,12 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         # runner's worker cannot import again).
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])
-        _pools[workers] = ProcessPoolExecutor(workers, mp_context=context)
-        atexit.register(_pools[workers].shutdown, cancel_futures=True)
+        pool = _pools[workers] = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_leave_with, initargs=(os.getpid(),)
+        )
+        # atexit does not run in multiprocessing children (Dagster's step processes): Finalize does.
+        Finalize(pool, pool.shutdown, kwargs={"cancel_futures": True}, exitpriority=10)
+        atexit.register(pool.shutdown, cancel_futures=True)
     return _pools[workers]
 
 
