@@ -54,14 +54,12 @@ def test_files_are_written_whole_and_listed_without_staging_names(lake):
     assert lake.list_files("landing/events/date=2026-10-09") == []
 
 
-def test_a_first_write_that_loses_the_race_to_create_the_table_replaces_its_partition(lake, monkeypatch):
+def test_a_first_write_that_loses_the_race_to_create_the_table_replaces_only_its_partition(lake, monkeypatch):
     lake.write_table("t/x", frame(D1, [1]), "day", [D1])
     # The second writer looked before the first one created the table: it saw none, creates it (nothing
-    # to do) and replaces its partition.
+    # to do) and replaces its own partition, not the first writer's.
     answers = iter([False])
     real_exists = type(lake).table_exists
-    monkeypatch.setattr(
-        type(lake), "table_exists", lambda self, key: next(answers, None) or real_exists(self, key)
-    )
-    lake.write_table("t/x", frame(D1, [2]), "day", [D1])
-    assert lake.read_table("t/x")["value"].to_list() == [2]
+    monkeypatch.setattr(type(lake), "table_exists", lambda self, key: next(answers, real_exists(self, key)))
+    lake.write_table("t/x", frame(D2, [2]), "day", [D2])
+    assert lake.read_table("t/x").sort("value")["value"].to_list() == [1, 2]

@@ -66,14 +66,10 @@ class StreamTally:
         for frame in frames:
             self.rows += frame.height
             if self.head.height < PREVIEW_ROWS:
-                self.head = pl.concat([self.head, frame.head(PREVIEW_ROWS).select(self.head.columns)])
+                first_rows = frame.head(PREVIEW_ROWS).select(self.head.columns).cast(self.head.schema)
+                self.head = pl.concat([self.head, first_rows])
             yield frame
 
     def metadata(self) -> dict:
         """Row count and preview (the schema of a streamed table is its definition's: ``daily_table``)."""
         return {"dagster/row_count": self.rows, "preview": markdown_table(self.head, max_rows=PREVIEW_ROWS)}
-
-
-def counts_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
-    counts = frame.group_by(column).len().sort("len", descending=True)
-    return {str(key): count for key, count in counts.iter_rows()}
