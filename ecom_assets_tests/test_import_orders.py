@@ -118,6 +118,7 @@ def test_every_unusable_row_is_kept_with_its_line_and_reason(lake, tmp_path):
         ["A13", "c7", "2026-03-02 10:00", "p1", "-3", "2.0", ""],
         ["A13", "", "", "p1", "-1", "cheap", ""],  # a negative quantity is a return whatever else is wrong
         ["A14", "c7", "2026-03-02 10:00", "p1", "1", "", ""],
+        ["A15", "c7", "2026-03-02 10:00", "p1", "99999999999999999999", "2.0", ""],  # beyond 64 bits too
     ]
     source = write_csv(tmp_path / "bad.csv", header, rows)
 
@@ -129,7 +130,7 @@ def test_every_unusable_row_is_kept_with_its_line_and_reason(lake, tmp_path):
         "missing_ordered_at": 1,
         "invalid_timestamp": 1,
         "missing_quantity": 1,
-        "invalid_quantity": 2,
+        "invalid_quantity": 3,
         "zero_quantity": 1,
         "invalid_price": 1,
         "negative_price": 1,
@@ -138,12 +139,13 @@ def test_every_unusable_row_is_kept_with_its_line_and_reason(lake, tmp_path):
         "missing_order_id": 1,
         "missing_unit_price": 1,
     }
-    assert (summary.rows, summary.events, summary.returns, summary.rejected_rows) == (17, 1, 2, 14)
+    assert (summary.rows, summary.events, summary.returns, summary.rejected_rows) == (18, 1, 2, 15)
     assert summary.reject_examples[0] == f"{source}:3: expected 7 fields, found 4"
     assert f"{source}:6: ordered_at 'yesterday' is not an ISO 8601 time" in summary.reject_examples
     assert f"{source}:10: quantity is 0" in summary.reject_examples
+    assert f"{source}:19: quantity '99999999999999999999' is above 2147483647" in summary.reject_examples
     rejects = kept(lake, summary.reject_files)
-    assert [record["line_number"] for record in rejects] == [*range(3, 16), 18]
+    assert [record["line_number"] for record in rejects] == [*range(3, 16), 18, 19]
     assert rejects[0]["raw"] == rows[1] and rejects[1]["raw"]["order_id"] == "A2"
     assert rejects[1]["reason"] == "missing_customer_id" and rejects[1]["detail"] == "customer_id is empty"
     returns = kept(lake, summary.return_files)
@@ -154,7 +156,7 @@ def test_every_unusable_row_is_kept_with_its_line_and_reason(lake, tmp_path):
     assert summary.return_files == ["imports/orders/bad/returns-00000.jsonl"]
     assert [event["order_id"] for event in landed(lake, MARCH_2)] == ["A1"]
     assert "2 return(s) or cancellation(s) kept in" in str(summary)
-    assert "14 rejected row(s) (invalid_currency 1, invalid_price 1, invalid_quantity 2," in str(summary)
+    assert "15 rejected row(s) (invalid_currency 1, invalid_price 1, invalid_quantity 3," in str(summary)
 
 
 def test_a_quoted_line_break_keeps_the_line_numbers_of_later_rows(lake, tmp_path):

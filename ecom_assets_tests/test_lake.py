@@ -3,7 +3,9 @@
 import datetime as dt
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
+from deltalake import DeltaTable
 
 from ecom_assets.storage.lake import TableNotFoundError
 
@@ -39,6 +41,22 @@ def test_a_column_added_later_joins_the_schema_and_reads_null_in_older_partition
     lake.write_table("t/x", frame(D1, [1]), "day", [D1])
     lake.write_table("t/x", frame(D2, [2]).with_columns(arm=pl.lit("challenger")), "day", [D2])
     assert lake.read_table("t/x").sort("day").select("value", "arm").rows() == [(1, None), (2, "challenger")]
+
+
+@pytest.mark.parametrize("write", ["table", "stream"])
+def test_files_are_zstd_and_landing_lines_get_no_dictionary_or_statistics(lake, write):
+    rows = pl.DataFrame({"day": [D1] * 3, "raw": ['{"a":1}', '{"a":2}', '{"a":3}'], "kind": ["x"] * 3})
+    if write == "table":
+        lake.write_table("t/lines", rows, "day", [D1])
+    else:
+        lake.write_table_stream("t/lines", [rows], rows.schema, "day", [D1])
+    (data_file,) = DeltaTable(lake.table_uri("t/lines")).file_uris()
+    row_group = pq.ParquetFile(data_file).metadata.row_group(0)
+    columns = {row_group.column(i).path_in_schema: row_group.column(i) for i in range(row_group.num_columns)}
+    assert {column.compression for column in columns.values()} == {"ZSTD"}
+    assert not any("DICTIONARY" in encoding for encoding in columns["raw"].encodings)
+    assert columns["raw"].statistics is None
+    assert "RLE_DICTIONARY" in columns["kind"].encodings and columns["kind"].statistics is not None
 
 
 def test_missing_table_names_itself(lake):

@@ -5,6 +5,10 @@ import gzip
 import zlib
 from collections.abc import Iterable
 
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
 from ecom_assets.storage.lake import Lake
 
 LANDING_ROOT = "landing/events"
@@ -40,8 +44,8 @@ class UnreadableLandingFile(Exception):
     """A landing file whose bytes cannot be had or unpacked; the message says why."""
 
 
-def read_landing_lines(lake: Lake, path: str) -> list[str]:
-    """The lines of one landing file exactly as they came (undecodable bytes become U+FFFD).
+def read_landing_column(lake: Lake, path: str) -> pl.Series:
+    """The lines of one landing file exactly as they came (undecodable bytes become U+FFFD), as a column.
 
     Raises UnreadableLandingFile for a file that is empty, gone, a directory, unreadable or not gzip.
     """
@@ -53,7 +57,21 @@ def read_landing_lines(lake: Lake, path: str) -> list[str]:
             data = gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
         raise UnreadableLandingFile(f"{type(error).__name__}: {error}") from error
+    try:
+        data.decode("utf-8")  # the column below takes the bytes as they are: they must be UTF-8
+    except UnicodeDecodeError:
+        data = data.decode("utf-8", errors="replace").encode("utf-8")
     # Only a newline ends a line: str.splitlines also splits at U+2028, U+0085 and other characters that
-    # JSON strings may hold as they are (found by fuzzing), which would break one event into two.
-    lines = [line.removesuffix("\r") for line in data.decode("utf-8", errors="replace").split("\n")]
-    return lines[:-1] if lines[-1] == "" else lines
+    # JSON strings may hold as they are (found by fuzzing), which would break one event into two. The
+    # lines are cut out of the file's bytes in place, with no Python string per line.
+    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n")) + 1
+    if data[-1:] != b"\n":
+        ends = np.append(ends, len(data))
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    return pl.Series("raw", lines).str.strip_suffix("\n").str.strip_suffix("\r")
+
+
+def read_landing_lines(lake: Lake, path: str) -> list[str]:
+    """``read_landing_column`` as Python strings."""
+    return read_landing_column(lake, path).to_list()

@@ -7,8 +7,9 @@ offset is converted to UTC.
 
 A row with a negative quantity is a return or cancellation, whatever else it holds: never a purchase, it
 is set aside with reason ``return``. A row that cannot become an event is rejected with one of the
-reasons ``wrong_field_count``, ``missing_<field>``, ``invalid_quantity`` (not a whole number),
-``zero_quantity``, ``invalid_timestamp``, ``invalid_price``, ``negative_price``, ``invalid_currency``.
+reasons ``wrong_field_count``, ``missing_<field>``, ``invalid_quantity`` (not a whole number, or more than
+the contract's Int32 holds), ``zero_quantity``, ``invalid_timestamp``, ``invalid_price``, ``negative_price``,
+``invalid_currency``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ecom_assets.events.importing import RETURN, RejectedRow
+from ecom_assets.events.schema import INT32_MAX
 
 REQUIRED_FIELDS = ("order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price")
 OPTIONAL_FIELDS = ("category", "brand", "country", "currency")
@@ -125,6 +127,9 @@ def _quantity(columns: OrderColumns, values: Sequence) -> int:
         raise RejectedRow("zero_quantity", f"{columns.label('quantity')} is 0")
     if quantity < 0:
         raise RejectedRow(RETURN, f"{columns.label('quantity')} is {quantity}: a return or cancellation")
+    if quantity > INT32_MAX:
+        text = _required_text(columns, values, "quantity")[:40]
+        raise RejectedRow("invalid_quantity", f"{columns.label('quantity')} {text!r} is above {INT32_MAX}")
     return quantity
 
 

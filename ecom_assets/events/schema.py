@@ -15,6 +15,8 @@ EVENT_TYPES = (
 PRODUCT_EVENTS = frozenset({"product_view", "add_to_cart", "remove_from_cart", "purchase"})
 QUANTITY_EVENTS = frozenset({"add_to_cart", "remove_from_cart", "purchase"})
 CHANNELS = ("web", "app")
+# Integers are Int32 columns: a larger one is an invalid value, not a crash.
+INT32_MAX = 2**31 - 1
 REQUIRED_FIELDS = ("event_id", "event_type", "event_ts", "session_id", "anonymous_id")
 
 # Optional string fields of the contract; every one may be absent or null.

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Iterator
 
 import polars as pl
 
-from ecom_assets.events.landing import UnreadableLandingFile, list_landing_files, read_landing_lines
+from ecom_assets.events.landing import UnreadableLandingFile, list_landing_files, read_landing_column
 from ecom_assets.events.schema import BRONZE_SCHEMA
 from ecom_assets.storage.lake import Lake
 
 
 def bronze_lines(
-    lines: list[str], arrival_date: dt.date, source_file: str, landed_at: dt.datetime | None
+    lines: pl.Series | list[str], arrival_date: dt.date, source_file: str, landed_at: dt.datetime | None
 ) -> pl.DataFrame:
     return pl.DataFrame(
         {
@@ -48,7 +48,7 @@ def _landed_at(lake: Lake, path: str) -> dt.datetime | None:
 def read_landing_file(lake: Lake, arrival_date: dt.date, path: str) -> pl.DataFrame:
     landed_at = _landed_at(lake, path)
     try:
-        return bronze_lines(read_landing_lines(lake, path), arrival_date, path, landed_at)
+        return bronze_lines(read_landing_column(lake, path), arrival_date, path, landed_at)
     except UnreadableLandingFile as error:
         return unreadable_file(arrival_date, path, landed_at, str(error))
 

@@ -62,14 +62,21 @@ def _typed(decoded: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(event_date=pl.col("event_ts").dt.date())
 
 
-def _first_violation(late_window_days: int) -> dict[str, pl.Expr]:
+def _with_first_violation(typed: pl.DataFrame, late_window_days: int) -> pl.DataFrame:
+    """``reason`` and ``reason_detail`` of the first rule each row breaks (null for a valid row)."""
     rules = _rule_violations(late_window_days)
-    return {
-        "reason": pl.coalesce(*[pl.when(broken.fill_null(False)).then(pl.lit(r)) for broken, r, _ in rules]),
-        "reason_detail": pl.coalesce(
-            *[pl.when(broken.fill_null(False)).then(pl.lit(d)) for broken, _, d in rules]
-        ),
-    }
+    numbers = list(range(len(rules)))
+    first = pl.coalesce(
+        *[pl.when(broken.fill_null(False)).then(pl.lit(n, pl.UInt8)) for n, (broken, *_) in enumerate(rules)]
+    )
+    return (
+        typed.with_columns(_rule=first)
+        .with_columns(
+            reason=pl.col("_rule").replace_strict(numbers, [r for _, r, _ in rules], default=None),
+            reason_detail=pl.col("_rule").replace_strict(numbers, [d for *_, d in rules], default=None),
+        )
+        .drop("_rule")
+    )
 
 
 def _decoded_frame(rows: list[tuple]) -> pl.DataFrame:
@@ -103,7 +110,7 @@ def parse_bronze(bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
         rows, indices, failures = decode_lines(readable["raw"])
         values = _decoded_frame(rows)
     decoded = pl.concat([values, readable.select("_line", *LINEAGE)[indices]], how="horizontal")
-    typed = _typed(decoded).with_columns(**_first_violation(late_window_days))
+    typed = _with_first_violation(_typed(decoded), late_window_days)
     failed = pl.DataFrame(
         failures, schema={"_index": pl.UInt32, "reason": pl.String, "reason_detail": pl.String}, orient="row"
     )

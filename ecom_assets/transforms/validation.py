@@ -17,10 +17,9 @@ from typing import Annotated, Literal
 import msgspec
 import polars as pl
 
-from ecom_assets.events.schema import EVENT_TYPES
+from ecom_assets.events.schema import EVENT_TYPES, INT32_MAX
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-INT32_MAX = 2**31 - 1  # integers are Int32 columns: a larger one is an invalid value, not a crash
 
 
 class ContractEvent(msgspec.Struct):
