@@ -137,11 +137,13 @@ def postgres() -> Iterator[Postgres]:
 
 @pytest.fixture
 def postgres_dagster_home(postgres, tmp_path, monkeypatch) -> Path:
-    """This test's DAGSTER_HOME: deploy/dagster.yaml on a fresh database, set in the environment."""
+    """This test's DAGSTER_HOME: deploy/dagster.yaml on a fresh database, set in the environment, with
+    events stored in batches as the deploy images store them."""
     home = tmp_path / "dagster_home_postgres"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")  # as deploy/dagster.Dockerfile sets it
     for name, value in postgres.environment(postgres.create_database()).items():
         monkeypatch.setenv(name, value)
     return home
