@@ -1,6 +1,7 @@
 """The medallion assets through Dagster on a temporary lake: reconciliation, idempotency, blocking checks."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -150,20 +151,30 @@ def test_a_parse_left_on_disk_is_taken_once_and_only_for_the_same_files_and_wind
     assert parsed_days.take(ParsedDays.key("files-a", 3)) is None
 
 
-def test_parses_over_the_budget_are_not_kept_and_taking_one_makes_room():
+def test_parses_over_the_budget_wait_on_disk_and_come_back_the_same():
     from ecom_assets.transforms.parsed_days import ParsedDays
     from ecom_assets.transforms.silver import parse_bronze
     from ecom_assets_tests.factories import bronze
 
-    parsed = parse_bronze(bronze([line(event(n)) for n in range(100)]), 3)
+    parsed = parse_bronze(bronze([line(event(n)) for n in range(100)] + ["not json"]), 3)
     size = parsed.events.estimated_size() + parsed.rejected.estimated_size()
     parsed_days = ParsedDays(budget_bytes=int(size * 2.5))
     for day in "abc":
         parsed_days.put(day, parsed)
-    assert [parsed_days.has(day) for day in "abc"] == [True, True, False]
+    assert all(parsed_days.has(day) for day in "abc")
+    spill_folder = Path(parsed_days._spill_folder.name)
+    assert len(list(spill_folder.iterdir())) == 2, "the third parse, events and rejects, on disk"
+
     assert parsed_days.take("a") is parsed
-    parsed_days.put("c", parsed)
-    assert parsed_days.has("c")
+    spilled = parsed_days.take("c")
+    assert spilled is not None and spilled is not parsed
+    assert spilled.events.equals(parsed.events) and spilled.rejected.equals(parsed.rejected)
+    assert spilled.events.schema == parsed.events.schema
+    assert not list(spill_folder.iterdir()), "a spilled parse is deleted once taken"
+    assert parsed_days.take("c") is None
+
+    del parsed_days
+    assert not spill_folder.exists()
 
 
 def test_a_partition_fingerprint_changes_only_when_that_partition_is_rewritten(lake):
