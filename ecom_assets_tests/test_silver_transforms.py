@@ -86,8 +86,9 @@ def test_late_event_lands_on_its_event_date_and_future_dates_are_excluded():
 def test_duplicates_keep_the_first_delivery_across_arrival_days():
     original = line(event(1, device="first"))
     redelivered = line(event(1, device="second"))
+    # The redelivery comes first in the frame: only arrival order may pick the original.
     frames = pl.concat(
-        [bronze([original, line(event(2))]), bronze([redelivered], DAY + dt.timedelta(days=1), "g.jsonl")]
+        [bronze([redelivered], DAY + dt.timedelta(days=1), "g.jsonl"), bronze([original, line(event(2))])]
     )
     result = build_silver(frames, [DAY], late_window_days=3)
     assert result.events.height == 2
