@@ -2,9 +2,12 @@
 
 import datetime as dt
 
+import dagster as dg
 import pytest
 from polars.testing import assert_frame_equal
 
+from ecom_assets.defs.metadata import PREVIEW_ROWS
+from ecom_assets.defs.tables import asset_key
 from ecom_assets.events.simulator import simulate
 from ecom_assets.keys import (
     BRONZE_EVENTS,
@@ -62,5 +65,9 @@ def test_spark_engine_writes_the_tables_the_polars_engine_writes(tmp_path, monke
         # Sail puts the partition column last in the Delta schema; names and types are the same.
         assert dict(got.schema) == dict(expected.schema), key
         assert_frame_equal(got.select(expected.columns), expected, check_exact=False, rel_tol=1e-12)
+        spark_metadata = dg.DagsterInstance.get().get_latest_materialization_event(asset_key(key))
+        shown = spark_metadata.asset_materialization.metadata
+        assert shown["engine"].value == "spark" and shown["dagster/row_count"].value > 0, key
+        assert shown["preview"].value.count("\n") == 2 + PREVIEW_ROWS, key
     labels = polars_lake.read_table(LABEL_PURCHASE_NEXT_7D)
     assert labels["as_of_date"].max() == END - dt.timedelta(days=7)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+import polars as pl
 
+from ecom_assets.defs.metadata import PREVIEW_ROWS, markdown_table
 from ecom_assets.defs.partitions import partition_dates
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.settings import get_settings
@@ -102,5 +104,7 @@ def write_with_spark(
         metadata["partitions_in_run"] = f"{dates[0]} .. {dates[-1]}" if len(dates) > 1 else str(dates[0])
     else:
         write_partitions(frame, table.uri)
-    row_count = written_with_spark(context, spark).count()
-    return dg.Output(None, metadata={"dagster/row_count": row_count, **metadata, **extra})
+    written = written_with_spark(context, spark)
+    preview = pl.DataFrame(pl.from_arrow(written.limit(PREVIEW_ROWS).toArrow()))
+    metadata |= {"dagster/row_count": written.count(), "preview": markdown_table(preview, PREVIEW_ROWS)}
+    return dg.Output(None, metadata={**metadata, **extra})
