@@ -234,9 +234,9 @@ def test_only_post_score_takes_the_shortcut():
 
         return app
 
-    shortcut = ScoreShortcut(recorder("router"), endpoint=recorder("score"))  # type: ignore[arg-type]
+    shortcut = ScoreShortcut(recorder("router"), endpoint=recorder("score"))
     for method, path in [("POST", "/score"), ("GET", "/score"), ("POST", "/score/batch"), ("GET", "/health")]:
-        asyncio.run(shortcut({"type": "http", "method": method, "path": path}, None, None))  # type: ignore[arg-type]
+        asyncio.run(shortcut({"type": "http", "method": method, "path": path}, None, None))
     assert reached == [
         ("score", "POST", "/score"),
         ("router", "GET", "/score"),
