@@ -14,7 +14,6 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from starlette.testclient import TestClient
 from threadpoolctl import threadpool_limits
 
 from ecom_assets.keys import PREDICTION_LOG
@@ -23,8 +22,7 @@ from ecom_assets.ml.registry import CHALLENGER_ROLE, ModelRegistry
 from ecom_assets.ml.scorer import Scorer
 from ecom_assets.transforms.features import FEATURE_NAMES, no_activity_features
 from ecom_assets_tests.serving_support import register_model, wait_until, write_features
-from serving.app import create_app
-from serving.background import BACKGROUND_NICENESS, SWITCH_INTERVAL_SECONDS
+from serving.background import BACKGROUND_NICENESS
 from serving.model_store import COLD, ModelStore
 from serving.online_features import FeaturesUnavailableError, load_feature_index, no_activity_vector
 from serving.prediction_log import PREDICTION_LOG_SCHEMA, PredictionLog, epoch_days
@@ -189,12 +187,3 @@ def test_the_log_writer_runs_below_the_request_thread_priority(lake):
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < expected
     finally:
         log.stop()
-
-
-def test_the_service_switches_the_gil_sooner_while_it_runs(lake):
-    before = sys.getswitchinterval()
-    assert before != SWITCH_INTERVAL_SECONDS
-    with TestClient(create_app(lake=lake)) as client:
-        assert client.get("/health").status_code == 200
-        assert sys.getswitchinterval() == SWITCH_INTERVAL_SECONDS
-    assert sys.getswitchinterval() == before

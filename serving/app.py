@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from ecom_assets.storage.lake import Lake
 from serving.api_keys import ApiKeyMiddleware, document_api_key
-from serving.background import lower_thread_priority, short_gil_switches
+from serving.background import lower_thread_priority
 from serving.errors import validation_error
 from serving.model_store import ModelStore
 from serving.overload import AdmissionMiddleware
@@ -60,17 +60,16 @@ def create_app(settings: ServingSettings | None = None, lake: Lake | None = None
     async def lifespan(app: FastAPI):
         # One worker uses one core (scale out with --workers): no OpenMP pool on the scoring thread.
         threadpool_limits(1)
-        with short_gil_switches():
-            prediction_log.start()
-            poller = asyncio.create_task(keep_fresh(store, settings.reload_interval_seconds))
-            try:
-                yield
-            finally:
-                poller.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
-                # uvicorn runs this after SIGTERM once the requests in flight are answered: nothing is lost.
-                await asyncio.to_thread(prediction_log.stop)
+        prediction_log.start()
+        poller = asyncio.create_task(keep_fresh(store, settings.reload_interval_seconds))
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            # uvicorn runs this after SIGTERM once requests in flight are answered: nothing queued is lost.
+            await asyncio.to_thread(prediction_log.stop)
 
     app = FastAPI(
         title="ecom propensity scoring",
