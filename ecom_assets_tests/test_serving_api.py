@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from ecom_assets_tests.serving_support import (
 )
 from serving.prediction_log import PREDICTION_LOG_SCHEMA
 from serving.schemas import ScoreByCustomer
-from serving.score_route import SCORE_REQUEST, parse_score_request
+from serving.score_route import SCORE_REQUEST, ScoreShortcut, parse_score_request
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -215,6 +216,33 @@ def test_malformed_json_and_oversized_bodies_are_refused(served):
     assert not_utf8.status_code == 422 and not_utf8.json()["detail"][0]["loc"][0] == "body"
     oversized = served.post("/score/batch", {"customer_ids": [f"customer-{n:06d}" for n in range(1000)]})
     assert oversized.status_code == 413
+
+
+def test_score_answered_before_the_router_keeps_its_limits_and_methods(served):
+    oversized = served.post("/score", {"customer_id": "c" * 5000})  # over the fixture's 4,096 bytes
+    assert oversized.status_code == 413
+    assert httpx.get(f"{served.url}/score", headers=KEY).status_code == 405
+    assert served.post("/score", {"customer_id": "c"}, headers=None).status_code == 401
+
+
+def test_only_post_score_takes_the_shortcut():
+    reached = []
+
+    def recorder(name: str):
+        async def app(scope, receive, send) -> None:
+            reached.append((name, scope["method"], scope["path"]))
+
+        return app
+
+    shortcut = ScoreShortcut(recorder("router"), endpoint=recorder("score"))
+    for method, path in [("POST", "/score"), ("GET", "/score"), ("POST", "/score/batch"), ("GET", "/health")]:
+        asyncio.run(shortcut({"type": "http", "method": method, "path": path}, None, None))
+    assert reached == [
+        ("score", "POST", "/score"),
+        ("router", "GET", "/score"),
+        ("router", "POST", "/score/batch"),
+        ("router", "GET", "/health"),
+    ]
 
 
 def test_metrics_report_requests_model_and_cold_start_share(served):

@@ -22,6 +22,7 @@ from serving.overload import AdmissionMiddleware
 from serving.prediction_log import PredictionLog
 from serving.prometheus import MetricsMiddleware, ServiceMetrics
 from serving.routes import PROTECTED, add_routes
+from serving.score_route import ScoreEndpoint, ScoreShortcut
 from serving.service import ScoringService
 from serving.settings import ServingSettings
 
@@ -77,10 +78,13 @@ def create_app(settings: ServingSettings | None = None, lake: Lake | None = None
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,  # larger bodies get 413 before they are parsed
     )
-    add_routes(app, service, metrics)
+    score = ScoreEndpoint(service)
+    add_routes(app, service, metrics, score)
     document_api_key(app, PROTECTED)
     app.add_exception_handler(RequestValidationError, validation_error)
     paths = frozenset([*app.openapi()["paths"], app.openapi_url, app.docs_url, app.redoc_url])
+    # Added first, so innermost: API keys, admission and metrics apply to /score as to every path.
+    app.add_middleware(ScoreShortcut, endpoint=score)
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys, protected=PROTECTED)
     app.add_middleware(
         AdmissionMiddleware, max_in_flight=settings.max_requests_in_flight, exempt=frozenset(["/health"])

@@ -21,19 +21,16 @@ from serving.schemas import (
     Readiness,
     ScoreResponse,
 )
-from serving.score_route import document_score, score_route
+from serving.score_route import ScoreEndpoint, document_score, score_route
 from serving.service import NotReadyError, ScoringService
 
 PROTECTED = frozenset(["/model", "/score", "/score/batch"])
 
 
-def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics) -> None:
+def add_routes(app: FastAPI, service: ScoringService, metrics: ServiceMetrics, score: ScoreEndpoint) -> None:
     """Routes straight on the app: nested routers cost a little on every request."""
     store = service.store
-
-    # Starlette tries routes in order: /score, the hot path, comes first.
-    scoring = score_route(service)
-    app.router.routes.insert(0, scoring)
+    app.router.routes.append(score_route(score))
 
     @app.post(
         "/score/batch",
