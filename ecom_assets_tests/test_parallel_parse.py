@@ -1,5 +1,6 @@
 """The Bronze parse workers: the same parse as in the run's process, and no process left behind."""
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -52,3 +53,29 @@ def test_workers_and_their_fork_server_end_when_their_owner_ends_without_shuttin
     while any(map(_running, pids)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in pids if _running(pid)], "parse workers outlived their owner"
+
+
+def _use_the_workers_and_return(found) -> None:
+    """A multiprocessing child's whole life, as a Dagster step process lives it: parse, then return."""
+    from ecom_assets.transforms import parallel_parse
+
+    pool = parallel_parse._pool(2)
+    found.put(sorted({pool.submit(os.getpid).result() for _ in range(20)}))
+
+
+def test_a_multiprocessing_child_that_used_the_workers_ends_and_takes_them_with_it():
+    context = multiprocessing.get_context("spawn")
+    found = context.Queue()
+    child = context.Process(target=_use_the_workers_and_return, args=(found,))
+    child.start()
+    workers = found.get(timeout=120)
+    child.join(timeout=60)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung, "the child waited for ever for its parse workers to stop"
+    assert child.exitcode == 0
+    deadline = time.monotonic() + 20
+    while any(map(_running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _running(pid)], "parse workers outlived their owner"

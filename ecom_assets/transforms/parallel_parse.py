@@ -73,8 +73,10 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         pool = _pools[workers] = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_leave_with, initargs=(os.getpid(),)
         )
-        # atexit does not run in multiprocessing children (Dagster's step processes): Finalize does.
-        Finalize(pool, pool.shutdown, kwargs={"cancel_futures": True}, exitpriority=10)
+        # atexit does not run in multiprocessing children (Dagster's step processes): Finalize does. Before
+        # the task queue's own finalizer (priority 10), which stops its feeder thread: after it, the stop
+        # signals would never reach the workers and the shutdown would wait for them for ever.
+        Finalize(pool, pool.shutdown, kwargs={"cancel_futures": True}, exitpriority=20)
         atexit.register(pool.shutdown, cancel_futures=True)
     return _pools[workers]
 
