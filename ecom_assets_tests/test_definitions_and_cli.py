@@ -54,6 +54,13 @@ def test_lineage_reads_model_champion_scores_drift_with_the_prediction_log_as_in
     assert not graph.get(dg.AssetKey.from_user_string("monitoring/prediction_log")).is_materializable
 
 
+def test_runs_launched_from_the_ui_or_the_daemon_run_their_steps_in_one_process():
+    from ecom_assets.definitions import defs
+
+    for job in (defs.resolve_job_def("medallion_job"), defs.resolve_implicit_global_asset_job_def()):
+        assert job.executor_def is dg.in_process_executor, job.name
+
+
 def test_the_core_and_the_service_import_without_dagster():
     """The scoring service stands on the library alone; so does everything outside ecom_assets/defs."""
     modules = [
