@@ -52,6 +52,8 @@ COPY serving ./serving
 # hadolint ignore=DL3013
 RUN pip install '.[pipeline,deploy]'
 USER 10001
+# Compiles the landing-line scanner into the user's numba cache, so that no run compiles it.
+RUN python -c "import polars as pl; from ecom_assets.transforms.validation import decode_column; decode_column(pl.Series(['{}']))"
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=10s --start-period=90s \
     CMD ["dagster", "api", "grpc-health-check", "-p", "4000"]

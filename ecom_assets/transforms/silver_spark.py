@@ -24,7 +24,8 @@ from ecom_assets.events.schema import (
     SILVER_SCHEMA,
 )
 from ecom_assets.storage.spark_tables import cast_to, spark_type
-from ecom_assets.transforms.silver import _TIMESTAMP, _UUID, LINEAGE
+from ecom_assets.transforms.silver import _UUID, LINEAGE
+from ecom_assets.transforms.timestamps import TIMESTAMP_PATTERN
 from ecom_assets.transforms.validation import DECODED_SCHEMA, decode_lines
 
 _ARROW_TYPES: dict[type[pl.DataType], pa.DataType] = {
@@ -69,7 +70,7 @@ def _typed(decoded: DataFrame) -> DataFrame:
     default_quantity = F.when(fields["event_type"].isin(*QUANTITY_EVENTS), F.lit(1))
     typed = {
         **fields,
-        "event_ts": F.when(raw_ts.rlike(_TIMESTAMP), parsed_ts),
+        "event_ts": F.when(raw_ts.rlike(TIMESTAMP_PATTERN), parsed_ts),
         "quantity": F.coalesce(fields["quantity"], default_quantity),
         "currency": F.coalesce(fields["currency"], F.lit("EUR")),
         **{name: F.nullif(fields[name], F.lit("")) for name in ("customer_id", "product_id", "order_id")},
