@@ -9,13 +9,11 @@ dedup, late-window, back-fill or Delta writes: the floor). ``--engine spark`` ru
 Spark engine (``ECOM_ENGINE=spark``: a local Sail server unless ``ECOM_SPARK_REMOTE`` is set).
 ``--profile`` also prints where the wall time goes, stage by stage: the time inside each stage's
 functions, whichever thread calls them (tables are written as streams, so the frames are made on
-deltalake's writer thread; polars runs each call on its own threads, inside that time). It parses in the
-run's own process (``ECOM_PARSE_WORKERS=1``) so that the parse is a stage of its own; without
-``--profile`` the parse runs in one worker process per core. Each run is a process of its own that
-imports the code location before its clock starts, as an ``ecom materialize`` would; ``--repeat N``
-makes N runs on fresh copies of the landing zone, each with the floor measured right after it, and the
-last line gives the median ratio (on a shared machine one run can be a fifth off). Run it on a quiet
-machine.
+deltalake's writer thread; polars runs each call on its own threads, inside that time). Each run is a
+process of its own that imports the code location before its clock starts, as an ``ecom materialize``
+would; ``--repeat N`` makes N runs on fresh copies of the landing zone, each with the floor measured
+right after it, and the last line gives the median ratio (on a shared machine one run can be a fifth
+off). Run it on a quiet machine.
 """
 
 import argparse
@@ -42,9 +40,7 @@ import orjson
 # planning, metadata and logging.
 STAGES = {
     "reading landing files": [("ecom_assets.transforms.bronze", "read_landing_file")],
-    "parsing and validation (with its Bronze day's read)": [
-        ("ecom_assets.transforms.parallel_parse", "parse_bronze")
-    ],
+    "parsing and validation": [("ecom_assets.defs.medallion.silver", "parse_bronze")],
     "dedup": [("ecom_assets.transforms.silver", "deduplicate")],
     "back-fill": [("ecom_assets.transforms.silver", "backfill_customers")],
     "Dagster event storage": [("ecom_assets.instance.storage", "SqliteEventLogStorage.store_event")],
@@ -155,8 +151,6 @@ def main() -> None:
         timed_run(lake_dir, dt.date.fromisoformat(first), dt.date.fromisoformat(last), args.profile)
         return
     os.environ["ECOM_ENGINE"] = args.engine
-    if args.profile:
-        os.environ["ECOM_PARSE_WORKERS"] = "1"
     workdir = Path(tempfile.mkdtemp(prefix="ecom-bench-"))
 
     import polars as pl

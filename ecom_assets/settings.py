@@ -19,9 +19,6 @@ class EcomSettings(BaseSettings):
     late_window_days: int = Field(
         3, ge=0, description="How many arrival days after its event date an event may land"
     )
-    parse_workers: int = Field(
-        0, ge=0, description="Processes that decode Bronze lines; 0 = one per core, 1 = in the run's process"
-    )
     max_reject_rate: float = Field(
         0.05, ge=0, le=1, description="Reject-rate ceiling for the data-quality check"
     )

@@ -117,15 +117,12 @@ def test_a_reject_rate_over_the_threshold_blocks_gold(lake):
 
 
 def test_a_materialize_decodes_each_bronze_line_once(lake, monkeypatch):
-    from ecom_assets.transforms import parallel_parse
+    from ecom_assets.defs.medallion import silver
 
-    monkeypatch.setenv("ECOM_PARSE_WORKERS", "1")  # parse in this process, where the spy sees it
     decoded = []
-    real_parse = parallel_parse.parse_bronze
+    real_parse = silver.parse_bronze
     monkeypatch.setattr(
-        parallel_parse,
-        "parse_bronze",
-        lambda lines, *args: decoded.append(lines.height) or real_parse(lines, *args),
+        silver, "parse_bronze", lambda lines, *args: decoded.append(lines.height) or real_parse(lines, *args)
     )
     summary = simulate(lake, START, days=2, customers=20, seed=3, faults=FAULTY, progress=False)
     materialize_range(START, START + dt.timedelta(days=1), selection="group:bronze or group:silver")

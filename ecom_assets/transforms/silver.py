@@ -119,13 +119,21 @@ def deduplicate(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def backfill_customers(events: pl.DataFrame) -> pl.DataFrame:
-    """Give every event of a session the customer known in it: forward after a login, backward before it."""
+    """Give every event of a session the customer known in it: forward after a login, backward before it.
+
+    Only a session with both known and unknown events has anything to fill; the others (most of them)
+    skip the ordered window. Row order is not kept.
+    """
     order = ["event_ts", "event_id"]
+    unknown = pl.col("customer_id").null_count().over("session_id")
+    events = events.with_columns(_mixed=(unknown > 0) & (unknown < pl.len().over("session_id")))
     filled = pl.col("customer_id").forward_fill().backward_fill().over("session_id", order_by=order)
-    return events.with_columns(
+    mixed = events.filter("_mixed").with_columns(
         customer_id=filled,
         customer_id_backfilled=pl.col("customer_id").is_null() & filled.is_not_null(),
     )
+    settled = events.filter(~pl.col("_mixed")).with_columns(customer_id_backfilled=pl.lit(False))
+    return pl.concat([settled, mixed]).drop("_mixed")
 
 
 # A session that crosses midnight: the login that names its later events may have arrived the day before.

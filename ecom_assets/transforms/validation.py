@@ -141,8 +141,11 @@ def decode_column(raw: pl.Series) -> DecodedColumn:
     with cycle_collector_paused():
         rows, positions, failures = decode_lines(raw.gather(plain.left))
         decoded = _decoded_frame(rows)
+    # The plain rows' texts are views into the lines: copied out, each column's texts lie together and the
+    # lines can go (grouping, joining and sorting on the views ran 1.7 times slower).
+    compact = pl.DataFrame(plain.values.to_arrow(compat_level=pl.CompatLevel.oldest()))
     return DecodedColumn(
-        values=pl.concat([plain.values, decoded]),
+        values=pl.concat([compact, decoded]),
         indices=np.concatenate([plain.taken, plain.left[positions]]),
         failures=[(int(plain.left[position]), reason, detail) for position, reason, detail in failures],
     )

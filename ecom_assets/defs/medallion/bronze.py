@@ -11,10 +11,8 @@ from ecom_assets.defs.partitions import partition_dates
 from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.events.schema import BRONZE_SCHEMA
-from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS_REJECTED
-from ecom_assets.settings import get_settings
+from ecom_assets.keys import BRONZE_EVENTS
 from ecom_assets.transforms.bronze import landing_frames
-from ecom_assets.transforms.parallel_parse import warm_up, worker_count
 
 
 class LandingFiles:
@@ -67,8 +65,5 @@ def bronze_events(
 
         with bronze_spark.read_landing_partitions(engine.spark_session(spark), lake, days) as lines:
             return engine.write_with_spark(context, spark, lines)
-    if asset_key(SILVER_EVENTS_REJECTED) in context.selected_asset_keys:
-        # The rejects parse these very lines next in this run: their workers start while Bronze is read.
-        warm_up(worker_count(get_settings().parse_workers))
     landing = LandingFiles(context.log)
     return dg.Output(TableStream(landing.watch(landing_frames(lake, days)), BRONZE_SCHEMA, landing.figures))

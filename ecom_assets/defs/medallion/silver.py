@@ -6,7 +6,7 @@ few days of lines in memory, not the run's.
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import dagster as dg
@@ -21,13 +21,13 @@ from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.events.schema import REJECTED_SCHEMA, SILVER_SCHEMA
 from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS, SILVER_EVENTS_REJECTED
 from ecom_assets.settings import EcomSettings, get_settings
-from ecom_assets.transforms.parallel_parse import parse_days, worker_count
 from ecom_assets.transforms.parsed_days import ParsedDays
 from ecom_assets.transforms.silver import (
     UNREADABLE_FILE,
     ArrivalDays,
     ParsedBronze,
     arrival_days_of,
+    parse_bronze,
     silver_of_date,
 )
 from ecom_assets.transforms.silver_quality import SilverTally
@@ -35,8 +35,12 @@ from ecom_assets.transforms.silver_quality import SilverTally
 _parsed_days = ParsedDays()
 
 
-def _lines_of(bronze: pl.LazyFrame, arrival_date: dt.date) -> pl.LazyFrame:
-    return bronze.filter(pl.col("arrival_date") == arrival_date)
+def _parse(
+    bronze: pl.LazyFrame, arrival_dates: Iterable[dt.date], late_window_days: int
+) -> Iterator[ParsedBronze]:
+    """Each arrival day's lines parsed in turn: one day of lines in memory at a time."""
+    for day in arrival_dates:
+        yield parse_bronze(bronze.filter(pl.col("arrival_date") == day).collect(), late_window_days)
 
 
 def _bronze_fingerprints(lake_resource: LakeResource) -> dict[dt.date, str]:
@@ -51,12 +55,11 @@ def _parsed_in_order(
     settings: EcomSettings,
 ) -> Iterator[ParsedBronze]:
     """Each arrival day's parse, in order: the one ``silver/events_rejected`` left of the very same Bronze
-    files, or else parsed now by the workers."""
+    files, or else parsed now."""
     late = settings.late_window_days
     keys = {day: ParsedDays.key(fingerprints[day], late) for day in arrival_dates if day in fingerprints}
     to_parse = [day for day in arrival_dates if not (day in keys and _parsed_days.has(keys[day]))]
-    workers = worker_count(settings.parse_workers)
-    parsed_now = parse_days((_lines_of(bronze, day) for day in to_parse), late, workers)
+    parsed_now = _parse(bronze, to_parse, late)
     for day in arrival_dates:
         left = _parsed_days.take(keys[day]) if day in keys else None
         yield left if left is not None else next(parsed_now)
@@ -152,9 +155,7 @@ def silver_events_rejected(
 
     def by_arrival_date() -> Iterator[pl.DataFrame]:
         days = partition_dates(context)
-        workers = worker_count(settings.parse_workers)
-        parsed_days = parse_days((_lines_of(bronze, day) for day in days), late_window_days, workers)
-        for day, parsed in zip(days, parsed_days, strict=True):
+        for day, parsed in zip(days, _parse(bronze, days, late_window_days), strict=True):
             if day in fingerprints:
                 _parsed_days.put(ParsedDays.key(fingerprints[day], late_window_days), parsed)
             lines_read.append(parsed.lines)
