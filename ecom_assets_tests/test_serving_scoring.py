@@ -47,6 +47,8 @@ def test_flat_forest_scores_are_bit_identical_to_predict_proba(data):
         expected = model.predict_proba(rows)[:, 1]
     assert scorer.forest is not None
     assert [scorer.score_one(row) for row in rows] == expected.tolist()
+    for matrix in (rows, np.asfortranarray(rows)):  # a reload scores the customers column by column
+        assert scorer.score_many(matrix).tolist() == expected.tolist()
 
 
 def test_flat_forest_sends_missing_values_the_way_each_split_learned(data):
@@ -64,6 +66,7 @@ def test_flat_forest_sends_missing_values_the_way_each_split_learned(data):
     splits = scorer.forest.nodes[~scorer.forest.nodes["is_leaf"]]
     assert set(splits["missing_go_left"].tolist()) == {False, True}
     assert [scorer.score_one(row) for row in missing] == expected.tolist()
+    assert scorer.score_many(missing).tolist() == expected.tolist()
 
 
 def test_flat_forest_scores_trees_that_are_a_single_leaf(data):
@@ -77,6 +80,7 @@ def test_flat_forest_scores_trees_that_are_a_single_leaf(data):
     assert scorer.forest is not None
     assert len(scorer.forest.nodes) == 5 and scorer.forest.nodes["is_leaf"].all()
     assert [scorer.score_one(row) for row in rows[:100]] == expected.tolist()
+    assert scorer.score_many(rows[:100]).tolist() == expected.tolist()
 
 
 def test_other_models_are_scored_through_predict_proba(data):

@@ -8,7 +8,8 @@ only the nodes on its path (a whole-array numpy routing touched every node and e
 request from the caches). The raw score is summed tree by tree in sklearn's order, starting from the
 baseline, and put through the model's own link function, so the result is bit-identical; the service
 still checks that on sample rows before it serves a model, and falls back to ``predict_proba`` for any
-other model.
+other model. Scoring many rows (every indexed customer at a reload) walks each row the same way, without
+the GIL, in about half of ``predict_proba``'s CPU time.
 """
 
 from __future__ import annotations
@@ -42,9 +43,12 @@ NODE = np.dtype(
 )
 
 
-# Compiled here, at import, for its one signature: no request waits for the compiler, and nothing is
-# written to a cache (the installed package may be read-only).
-@numba.njit(numba.float64(numba.from_dtype(NODE)[::1], numba.int32[::1], numba.float64, numba.float64[:]))
+_NODES = numba.from_dtype(NODE)[::1]
+
+
+# Compiled here, at import, for their one signature each: no request waits for the compiler, and nothing
+# is written to a cache (the installed package may be read-only).
+@numba.njit(numba.float64(_NODES, numba.int32[::1], numba.float64, numba.float64[:]))
 def _raw_score(nodes: np.ndarray, roots: np.ndarray, baseline: float, row: np.ndarray) -> float:
     """The baseline plus each tree's leaf value in turn, as sklearn's ``_raw_predict`` adds them."""
     total = baseline
@@ -57,6 +61,18 @@ def _raw_score(nodes: np.ndarray, roots: np.ndarray, baseline: float, row: np.nd
             node = nodes[node.left if goes_left else node.right]
         total += node.value
     return total
+
+
+# Without the GIL, as predict_proba scores: a reload scoring every customer leaves the requests' thread
+# running. A single row keeps the GIL: giving it up would let a background thread take it mid-request.
+@numba.njit(
+    numba.void(_NODES, numba.int32[::1], numba.float64, numba.float64[:, :], numba.float64[::1]), nogil=True
+)
+def _raw_scores(
+    nodes: np.ndarray, roots: np.ndarray, baseline: float, rows: np.ndarray, out: np.ndarray
+) -> None:
+    for number in range(rows.shape[0]):
+        out[number] = _raw_score(nodes, roots, baseline, rows[number])
 
 
 class FlatForest:
@@ -94,6 +110,13 @@ class FlatForest:
         # sklearn calls after an array-API dispatch.
         return float(special.expit(_raw_score(self.nodes, self.roots, self.baseline, row)))
 
+    def score_many(self, rows: np.ndarray) -> np.ndarray:
+        """Positive-class probabilities of the rows of a 2-D float64 matrix (either memory order), as
+        ``score_one`` computes each."""
+        raw = np.empty(len(rows))
+        _raw_scores(self.nodes, self.roots, self.baseline, rows, raw)
+        return special.expit(raw)
+
 
 def _final_estimator(model: object) -> object | None:
     """The estimator that sees the raw feature matrix unchanged, if the model is one."""
@@ -105,7 +128,7 @@ def _final_estimator(model: object) -> object | None:
 
 
 class Scorer:
-    """Positive-class probabilities of a fitted classifier; one row takes the flat-forest path when it can."""
+    """Positive-class probabilities of a fitted classifier, through the flat forest when it can."""
 
     def __init__(self, model: Classifier, check_rows: np.ndarray):
         self.model = model
@@ -117,11 +140,14 @@ class Scorer:
         self.forest = forest
 
     def _forest_matches(self, forest: FlatForest, rows: np.ndarray) -> bool:
-        expected = self.score_many(rows)
-        return all(forest.score_one(row) == score for row, score in zip(rows, expected, strict=True))
+        expected = self.model.predict_proba(rows)[:, 1]
+        one_by_one = all(forest.score_one(row) == score for row, score in zip(rows, expected, strict=True))
+        return one_by_one and np.array_equal(forest.score_many(rows), expected)
 
     def score_many(self, rows: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(rows)[:, 1]
+        if self.forest is None:
+            return self.model.predict_proba(rows)[:, 1]
+        return self.forest.score_many(rows)
 
     def score_one(self, row: np.ndarray) -> float:
         if self.forest is None:
