@@ -47,6 +47,40 @@ def test_flat_forest_scores_are_bit_identical_to_predict_proba(data):
         expected = model.predict_proba(rows)[:, 1]
     assert scorer.forest is not None
     assert [scorer.score_one(row) for row in rows] == expected.tolist()
+    for matrix in (rows, np.asfortranarray(rows)):  # a reload scores the customers column by column
+        assert scorer.score_many(matrix).tolist() == expected.tolist()
+
+
+def test_flat_forest_sends_missing_values_the_way_each_split_learned(data):
+    rows, labels = data
+    with threadpool_limits(1):
+        model = HistGradientBoostingClassifier(max_iter=80, random_state=0).fit(rows, labels)
+        scorer = Scorer(model, rows[:100])
+        # every feature missing alone, then all of them: each split's learned side, whichever it is
+        missing = np.repeat(rows[:50], rows.shape[1] + 1, axis=0)
+        for feature in range(rows.shape[1]):
+            missing[feature :: rows.shape[1] + 1, feature] = np.nan
+        missing[rows.shape[1] :: rows.shape[1] + 1] = np.nan
+        expected = model.predict_proba(missing)[:, 1]
+    assert scorer.forest is not None
+    splits = scorer.forest.nodes[~scorer.forest.nodes["is_leaf"]]
+    assert set(splits["missing_go_left"].tolist()) == {False, True}
+    assert [scorer.score_one(row) for row in missing] == expected.tolist()
+    assert scorer.score_many(missing).tolist() == expected.tolist()
+
+
+def test_flat_forest_scores_trees_that_are_a_single_leaf(data):
+    rows, labels = data
+    with threadpool_limits(1):
+        # no split can keep this many rows on both sides: every tree is its root, a leaf, and the score is
+        # the baseline's
+        model = HistGradientBoostingClassifier(max_iter=5, min_samples_leaf=len(rows)).fit(rows, labels)
+        scorer = Scorer(model, rows[:10])
+        expected = model.predict_proba(rows[:100])[:, 1]
+    assert scorer.forest is not None
+    assert len(scorer.forest.nodes) == 5 and scorer.forest.nodes["is_leaf"].all()
+    assert [scorer.score_one(row) for row in rows[:100]] == expected.tolist()
+    assert scorer.score_many(rows[:100]).tolist() == expected.tolist()
 
 
 def test_other_models_are_scored_through_predict_proba(data):

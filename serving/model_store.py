@@ -2,10 +2,11 @@
 pointers or the features table change.
 
 Everything a request needs is in one immutable ``Snapshot``: both arms, each with the score of every
-indexed customer computed once at load (``predict_proba`` over the whole partition, so a lookup answers
-exactly the batch score). A reload builds a new snapshot off the request path and swaps the reference,
-so a request that read the old snapshot finishes on it and none ever sees half of each. A model that
-fails its SHA-256 check or does not load is logged and skipped, and the old one keeps serving.
+indexed customer computed once at load (the scorer over the whole partition, bit-identical to
+``predict_proba``, so a lookup answers exactly the batch score). A reload builds a new snapshot off the
+request path and swaps the reference, so a request that read the old snapshot finishes on it and none ever
+sees half of each. A model that fails its SHA-256 check or does not load is logged and skipped, and the
+old one keeps serving.
 """
 
 from __future__ import annotations

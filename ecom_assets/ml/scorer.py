@@ -2,17 +2,22 @@
 
 For a single row, ``HistGradientBoostingClassifier.predict_proba`` spends about a millisecond: input
 validation, then one Python call and one OpenMP parallel region per tree. The service mostly scores one
-row at a time, so for a binary, numeric-only HistGradientBoosting model the trees are flattened into
-node arrays once per model load and a row is routed through all of them with a handful of numpy calls.
-The raw score is summed tree by tree in sklearn's order and put through the model's own link function,
-so the result is bit-identical; the service still checks that on sample rows before it serves a model,
-and falls back to ``predict_proba`` for any other model.
+row at a time, so for a binary, numeric-only HistGradientBoosting model the trees are copied once per
+model load into one compact node array, and a compiled walker follows one row down each tree, touching
+only the nodes on its path (a whole-array numpy routing touched every node and evicted the rest of the
+request from the caches). The raw score is summed tree by tree in sklearn's order, starting from the
+baseline, and put through the model's own link function, so the result is bit-identical; the service
+still checks that on sample rows before it serves a model, and falls back to ``predict_proba`` for any
+other model. Scoring many rows (every indexed customer at a reload) walks each row the same way, without
+the GIL, in about half of ``predict_proba``'s CPU time.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
+import numba
 import numpy as np
 from scipy import special
 from sklearn._loss.link import LogitLink
@@ -23,56 +28,94 @@ from ecom_assets.ml.registry import Classifier
 
 log = logging.getLogger(__name__)
 
+# One node in 32 bytes, two to a cache line; children are indices into the array of all the trees.
+NODE = np.dtype(
+    [
+        ("value", np.float64),
+        ("threshold", np.float64),
+        ("left", np.int32),
+        ("right", np.int32),
+        ("feature", np.int32),
+        ("missing_go_left", np.bool_),
+        ("is_leaf", np.bool_),
+    ],
+    align=True,
+)
+
+
+_NODES = numba.from_dtype(NODE)[::1]
+
+
+# Compiled here, at import, for their one signature each: no request waits for the compiler, and nothing
+# is written to a cache (the installed package may be read-only).
+@numba.njit(numba.float64(_NODES, numba.int32[::1], numba.float64, numba.float64[:]))
+def _raw_score(nodes: np.ndarray, roots: np.ndarray, baseline: float, row: np.ndarray) -> float:
+    """The baseline plus each tree's leaf value in turn, as sklearn's ``_raw_predict`` adds them."""
+    total = baseline
+    for root in roots:
+        node = nodes[root]
+        while not node.is_leaf:
+            value = row[node.feature]
+            # sklearn's _predict_one_from_raw_data: NaN takes the side learned for missing values
+            goes_left = node.missing_go_left if math.isnan(value) else value <= node.threshold
+            node = nodes[node.left if goes_left else node.right]
+        total += node.value
+    return total
+
+
+# Without the GIL, as predict_proba scores: a reload scoring every customer leaves the requests' thread
+# running. A single row keeps the GIL: giving it up would let a background thread take it mid-request.
+@numba.njit(
+    numba.void(_NODES, numba.int32[::1], numba.float64, numba.float64[:, :], numba.float64[::1]), nogil=True
+)
+def _raw_scores(
+    nodes: np.ndarray, roots: np.ndarray, baseline: float, rows: np.ndarray, out: np.ndarray
+) -> None:
+    for number in range(rows.shape[0]):
+        out[number] = _raw_score(nodes, roots, baseline, rows[number])
+
 
 class FlatForest:
-    """The trees of a fitted binary HistGradientBoostingClassifier as flat node arrays."""
+    """The trees of a fitted binary HistGradientBoostingClassifier as one compact node array."""
 
     def __init__(self, estimator: HistGradientBoostingClassifier):
         trees = [iteration[0].nodes for iteration in estimator._predictors]
-        # sklearn starts from the baseline and adds the trees one by one: a first "tree" that is one leaf
-        # holding the baseline lets one cumsum over the leaves reached add them in that order.
-        baseline = np.zeros(1, dtype=trees[0].dtype)
-        baseline["is_leaf"], baseline["value"] = 1, estimator._baseline_prediction.ravel()[0]
-        trees.insert(0, baseline)
-        sizes = np.array([len(nodes) for nodes in trees])
-        self.roots = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+        sizes = np.array([len(tree_nodes) for tree_nodes in trees])
+        self.roots = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32)
         nodes = np.concatenate(trees)
         offsets = np.repeat(self.roots, sizes)
-        is_leaf = nodes["is_leaf"].astype(bool)
-        # A leaf points at itself, so routing every tree for the deepest tree's depth is harmless.
-        itself = np.arange(len(nodes))
-        self.left = np.where(is_leaf, itself, nodes["left"].astype(np.intp) + offsets)
-        self.right = np.where(is_leaf, itself, nodes["right"].astype(np.intp) + offsets)
-        self.feature = np.where(is_leaf, 0, nodes["feature_idx"]).astype(np.intp)
-        self.threshold = nodes["num_threshold"]
-        self.missing_go_left = nodes["missing_go_to_left"].astype(bool)
-        self.value = nodes["value"]
-        self.depth = int(nodes["depth"].max())
-        # The positive-class probability predict_proba computes: the loss's inverse link of the raw score;
-        # for the logit link that is scipy's expit, which sklearn calls after an array-API dispatch.
-        link = estimator._loss.link
-        self.inverse_link = special.expit if isinstance(link, LogitLink) else link.inverse
+        self.nodes = np.zeros(len(nodes), dtype=NODE)
+        self.nodes["value"] = nodes["value"]
+        self.nodes["threshold"] = nodes["num_threshold"]
+        self.nodes["left"] = nodes["left"].astype(np.int32) + offsets
+        self.nodes["right"] = nodes["right"].astype(np.int32) + offsets
+        self.nodes["feature"] = nodes["feature_idx"]
+        self.nodes["missing_go_left"] = nodes["missing_go_to_left"]
+        self.nodes["is_leaf"] = nodes["is_leaf"]
+        self.baseline = float(estimator._baseline_prediction.ravel()[0])
 
     @classmethod
     def supports(cls, estimator: object) -> bool:
         return (
             isinstance(estimator, HistGradientBoostingClassifier)
             and estimator.n_trees_per_iteration_ == 1
+            and isinstance(estimator._loss.link, LogitLink)
             and estimator._preprocessor is None
             and (estimator.is_categorical_ is None or not estimator.is_categorical_.any())
         )
 
     def score_one(self, row: np.ndarray) -> float:
         """Positive-class probability of one 1-D float64 row."""
-        values = row.take(self.feature)
-        goes_left = values <= self.threshold
-        if np.isnan(row).any():
-            goes_left = np.where(np.isnan(values), self.missing_go_left, goes_left)
-        next_node = np.where(goes_left, self.left, self.right)
-        node = self.roots
-        for _ in range(self.depth):
-            node = next_node.take(node)
-        return float(self.inverse_link(self.value.take(node).cumsum()[-1:])[0])
+        # predict_proba's positive class is the logit link's inverse of the raw score: scipy's expit, which
+        # sklearn calls after an array-API dispatch.
+        return float(special.expit(_raw_score(self.nodes, self.roots, self.baseline, row)))
+
+    def score_many(self, rows: np.ndarray) -> np.ndarray:
+        """Positive-class probabilities of the rows of a 2-D float64 matrix (either memory order), as
+        ``score_one`` computes each."""
+        raw = np.empty(len(rows))
+        _raw_scores(self.nodes, self.roots, self.baseline, rows, raw)
+        return special.expit(raw)
 
 
 def _final_estimator(model: object) -> object | None:
@@ -85,7 +128,7 @@ def _final_estimator(model: object) -> object | None:
 
 
 class Scorer:
-    """Positive-class probabilities of a fitted classifier; one row takes the flat-forest path when it can."""
+    """Positive-class probabilities of a fitted classifier, through the flat forest when it can."""
 
     def __init__(self, model: Classifier, check_rows: np.ndarray):
         self.model = model
@@ -97,11 +140,14 @@ class Scorer:
         self.forest = forest
 
     def _forest_matches(self, forest: FlatForest, rows: np.ndarray) -> bool:
-        expected = self.score_many(rows)
-        return all(forest.score_one(row) == score for row, score in zip(rows, expected, strict=True))
+        expected = self.model.predict_proba(rows)[:, 1]
+        one_by_one = all(forest.score_one(row) == score for row, score in zip(rows, expected, strict=True))
+        return one_by_one and np.array_equal(forest.score_many(rows), expected)
 
     def score_many(self, rows: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(rows)[:, 1]
+        if self.forest is None:
+            return self.model.predict_proba(rows)[:, 1]
+        return self.forest.score_many(rows)
 
     def score_one(self, row: np.ndarray) -> float:
         if self.forest is None:
