@@ -1,5 +1,6 @@
 """Bronze: the landing zone as it came, partitioned by arrival date, for audit and replay."""
 
+import threading
 from collections.abc import Iterable, Iterator
 
 import dagster as dg
@@ -11,8 +12,9 @@ from ecom_assets.defs.partitions import partition_dates
 from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.events.schema import BRONZE_SCHEMA
-from ecom_assets.keys import BRONZE_EVENTS
+from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS_REJECTED
 from ecom_assets.transforms.bronze import landing_frames
+from ecom_assets.transforms.silver import load_compiled_parse
 
 
 class LandingFiles:
@@ -65,5 +67,8 @@ def bronze_events(
 
         with bronze_spark.read_landing_partitions(engine.spark_session(spark), lake, days) as lines:
             return engine.write_with_spark(context, spark, lines)
+    if asset_key(SILVER_EVENTS_REJECTED) in context.selected_asset_keys:
+        # The rejects parse these very lines next in this run: the compiled parse loads while Bronze is read.
+        threading.Thread(target=load_compiled_parse, daemon=True, name="ecom-parse-load").start()
     landing = LandingFiles(context.log)
     return dg.Output(TableStream(landing.watch(landing_frames(lake, days)), BRONZE_SCHEMA, landing.figures))

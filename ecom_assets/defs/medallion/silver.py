@@ -5,8 +5,10 @@ few days of lines in memory, not the run's.
 """
 
 import datetime as dt
-from collections import Counter
+import os
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 import dagster as dg
@@ -35,12 +37,26 @@ from ecom_assets.transforms.silver_quality import SilverTally
 _parsed_days = ParsedDays()
 
 
+# Days parsed at once, each on a thread: reading, the compiled pass and polars let go of the GIL.
+PARSE_THREADS = os.cpu_count() or 1
+
+
 def _parse(
     bronze: pl.LazyFrame, arrival_dates: Iterable[dt.date], late_window_days: int
 ) -> Iterator[ParsedBronze]:
-    """Each arrival day's lines parsed in turn: one day of lines in memory at a time."""
-    for day in arrival_dates:
-        yield parse_bronze(bronze.filter(pl.col("arrival_date") == day).collect(), late_window_days)
+    """Each arrival day's lines parsed, in order, a few days ahead: a few days of lines in memory."""
+
+    def parse(day: dt.date) -> ParsedBronze:
+        return parse_bronze(bronze.filter(pl.col("arrival_date") == day).collect(), late_window_days)
+
+    with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="ecom-parse") as threads:
+        in_flight: deque[Future[ParsedBronze]] = deque()
+        for day in arrival_dates:
+            in_flight.append(threads.submit(parse, day))
+            if len(in_flight) > PARSE_THREADS:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
 
 
 def _bronze_fingerprints(lake_resource: LakeResource) -> dict[dt.date, str]:
