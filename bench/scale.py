@@ -7,7 +7,7 @@ For each size it simulates ``--days`` days (customers scaled to about 1M events 
 temporary lake, then materialises the graph one layer at a time, each layer as its own
 ``ecom materialize`` process, and prints per layer: wall seconds, peak RSS of that process and events
 per second (landing events over the layer's seconds). CPU and peak RSS cover the layer's whole process
-tree (the Bronze parse workers too), sampled every 0.2 s. Each process pays Python and Dagster start-up
+tree, sampled every 0.2 s. Each process pays Python and Dagster start-up
 (printed once as ``start-up``, an ``ecom materialize`` that selects nothing to run) so layers of a
 small run are dominated by it.
 """
