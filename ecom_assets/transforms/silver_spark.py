@@ -1,10 +1,10 @@
 """Bronze lines to Silver events on Spark: the same events, rejects and reasons as
 :mod:`ecom_assets.transforms.silver`.
 
-Each line is decoded against the contract by the same msgspec decoder as the polars engine, in Arrow
-batches on the executors (``mapInArrow``): a reject reason names the JSON text's first fault, which only
-that decoder reports identically. Everything after decoding (timestamps, the rules of the contract,
-dedup, session back-fill) is Spark expressions.
+Each line is decoded against the contract by the same decoder as the polars engine (``decode_column``:
+msgspec's rules, most lines by the compiled pass), in Arrow batches on the executors (``mapInArrow``): a
+reject reason names the JSON text's first fault, which only msgspec reports identically. Everything
+after decoding (timestamps, the rules of the contract, dedup, session back-fill) is Spark expressions.
 """
 
 import datetime as dt
@@ -26,7 +26,7 @@ from ecom_assets.events.schema import (
 from ecom_assets.storage.spark_tables import cast_to, spark_type
 from ecom_assets.transforms.silver import _UUID, LINEAGE
 from ecom_assets.transforms.timestamps import TIMESTAMP_PATTERN
-from ecom_assets.transforms.validation import DECODED_SCHEMA, decode_lines
+from ecom_assets.transforms.validation import DECODED_SCHEMA, decode_column
 
 _ARROW_TYPES: dict[type[pl.DataType], pa.DataType] = {
     pl.String: pa.string(),
@@ -42,19 +42,19 @@ _DECODED_DDL = ", ".join(
 
 
 def _decode_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-    rows, indices, failures = decode_lines(batch.column("raw").to_pylist())
-    decoded: list[tuple | None] = [None] * batch.num_rows
-    for index, row in zip(indices, rows, strict=True):
-        decoded[index] = row
-    faults: list[tuple[str | None, str | None]] = [(None, None)] * batch.num_rows
-    for index, reason, detail in failures:
-        faults[index] = (reason, detail)
+    decoded = decode_column(pl.Series("raw", batch.column("raw")))
+    rows = pl.DataFrame({"_row": pl.int_range(batch.num_rows, eager=True, dtype=pl.Int64)})
+    values = decoded.values.with_columns(_row=pl.Series(decoded.indices, dtype=pl.Int64))
+    faults = pl.DataFrame(
+        decoded.failures, schema={"_row": pl.Int64, **dict.fromkeys(_DECODE_FAULT, pl.String)}, orient="row"
+    )
+    aligned = rows.join(values, on="_row", how="left").join(faults, on="_row", how="left").sort("_row")
     columns = {name: batch.column(name) for name in BRONZE_SCHEMA.names()}
-    for position, name in enumerate(DECODED_SCHEMA.names()):
-        values = [None if row is None else row[position] for row in decoded]
-        columns[f"decoded_{name}"] = pa.array(values, type=_ARROW_TYPES[DECODED_SCHEMA[name].base_type()])
-    columns["decode_reason"] = pa.array([fault[0] for fault in faults], pa.string())
-    columns["decode_detail"] = pa.array([fault[1] for fault in faults], pa.string())
+    for name, dtype in DECODED_SCHEMA.items():
+        column = aligned[name].to_arrow(compat_level=pl.CompatLevel.oldest())
+        columns[f"decoded_{name}"] = column.cast(_ARROW_TYPES[dtype.base_type()])
+    for name in _DECODE_FAULT:
+        columns[name] = aligned[name].to_arrow(compat_level=pl.CompatLevel.oldest()).cast(pa.string())
     return pa.RecordBatch.from_pydict(columns)
 
 
