@@ -3,8 +3,10 @@
 import datetime as dt
 import uuid
 
+import numpy as np
 import orjson
 import polars as pl
+import pyarrow as pa
 
 from ecom_assets.transforms.bronze import bronze_lines
 
@@ -42,3 +44,12 @@ def line(payload: dict) -> str:
 
 def bronze(lines: list[str], arrival_date: dt.date = DAY, source_file: str = "f.jsonl") -> pl.DataFrame:
     return bronze_lines(lines, arrival_date, source_file, LANDED)
+
+
+def hidden_under_a_null(text: str) -> pl.Series:
+    """[text, null], where Arrow's null slot still spans a copy of the text (Arrow allows it)."""
+    data = (text * 2).encode()
+    offsets = np.array([0, len(text), 2 * len(text)], np.int64)
+    validity = np.packbits([True, False], bitorder="little")
+    buffers = [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pl.Series("texts", pa.Array.from_buffers(pa.large_string(), 2, buffers))

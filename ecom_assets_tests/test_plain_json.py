@@ -28,7 +28,7 @@ from ecom_assets.transforms.plain_json import (
     scan_objects,
 )
 from ecom_assets.transforms.validation import ContractEvent, _decoded_frame, decode_column, decode_lines
-from ecom_assets_tests.factories import event, line, product_event
+from ecom_assets_tests.factories import event, hidden_under_a_null, line, product_event
 
 FIELDS = tuple(ContractEvent.__struct_fields__)
 
@@ -195,3 +195,7 @@ def test_an_event_with_escapes_is_left_to_msgspec_and_still_decoded():
     column = decode_column(pl.Series([escaped, line(event(2))]))
     assert sorted(column.indices.tolist()) == [0, 1]
     assert 'C"1\\é' in column.values["customer_id"].to_list()
+
+
+def test_a_null_line_is_not_plain_whatever_its_slot_holds():
+    assert scan_objects(hidden_under_a_null(line(event(1))), FIELDS).plain.tolist() == [True, False]

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from ecom_assets.transforms.plain_json import text_bytes
 from ecom_assets.transforms.timestamps import _plain_instants, _polars_instants, utc_instants
+from ecom_assets_tests.factories import hidden_under_a_null
 
 
 def two(low: int, high: int) -> st.SearchStrategy[str]:
@@ -44,3 +45,7 @@ def test_the_usual_shapes_are_read_in_the_compiled_pass():
     instants = np.empty(len(usual), np.int64)
     _plain_instants(data, offsets, instants)
     assert instants.tolist() == [1788223055554000, 1709279999000000, 0]
+
+
+def test_a_null_is_no_timestamp_whatever_its_slot_holds():
+    assert utc_instants(hidden_under_a_null("2026-09-01T00:00:00Z")).is_null().to_list() == [False, True]

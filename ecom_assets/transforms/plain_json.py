@@ -277,7 +277,8 @@ def _scan_piece(data: np.ndarray, offsets: np.ndarray, names: _Names, fields: tu
 
 
 def text_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A string column's bytes and the offset of each text in them (a null text is empty)."""
+    """A string column's bytes and the offset of each text in them (Arrow does not promise that a null
+    text is empty: callers mask nulls themselves)."""
     column = texts.to_arrow().cast(pa.large_string())
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
@@ -289,10 +290,8 @@ def text_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def scan_objects(lines: pl.Series, fields: tuple[str, ...]) -> ScannedLines:
-    """Which ``lines`` are plain JSON objects, and the kind and text of each of ``fields`` in them.
-
-    A null line is empty, and no empty line is plain.
-    """
+    """Which ``lines`` are plain JSON objects, and the kind and text of each of ``fields`` in them; a null
+    line is not plain."""
     data, offsets = text_bytes(lines)
     names = _names_of(fields)
     # Each piece gets its own bytes, so that its views' offsets start at 0.
@@ -305,7 +304,7 @@ def scan_objects(lines: pl.Series, fields: tuple[str, ...]) -> ScannedLines:
     plain, kinds, text = zip(*(job.result() for job in jobs), strict=True)
     stacked = np.concatenate(kinds, axis=1)
     return ScannedLines(
-        plain=np.concatenate(plain),
+        plain=np.concatenate(plain) & lines.is_not_null().to_numpy(),
         kinds={field: stacked[index] for index, field in enumerate(fields)},
         text=pl.concat(text, rechunk=False),
     )

@@ -111,7 +111,7 @@ def utc_instants(texts: pl.Series) -> pl.Series:
     instants = np.empty(len(texts), np.int64)
     _plain_instants(data, offsets, instants)
     plain = pl.Series(texts.name, instants).cast(pl.Datetime("us", "UTC"))
-    others = instants < 0
+    others = (instants < 0) | texts.is_null().to_numpy()
     if not others.any():
         return plain
     rest = texts.filter(others).to_frame().select(_polars_instants(pl.col(texts.name))).to_series()
