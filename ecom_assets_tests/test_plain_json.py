@@ -7,6 +7,7 @@
 import datetime as dt
 import json
 
+import msgspec
 import numpy as np
 import polars as pl
 import pytest
@@ -27,6 +28,7 @@ from ecom_assets.transforms.plain_json import (
     STRING,
     scan_objects,
 )
+from ecom_assets.transforms.struct_columns import StructColumns
 from ecom_assets.transforms.validation import ContractEvent, _decoded_frame, decode_column, decode_lines
 from ecom_assets_tests.factories import event, hidden_under_a_null, line, product_event
 
@@ -199,3 +201,27 @@ def test_an_event_with_escapes_is_left_to_msgspec_and_still_decoded():
 
 def test_a_null_line_is_not_plain_whatever_its_slot_holds():
     assert scan_objects(hidden_under_a_null(line(event(1))), FIELDS).plain.tolist() == [True, False]
+
+
+def test_a_struct_without_column_checks_is_refused_when_built():
+    class Renamed(msgspec.Struct, rename="camel"):
+        event_id: str
+
+    class Nested(msgspec.Struct):
+        tags: list[str]
+
+    with pytest.raises(TypeError, match="renamed or forbidden unknown fields"):
+        StructColumns(Renamed, pl.Schema({"event_id": pl.String}))
+    with pytest.raises(TypeError, match="tags: .* has no column check"):
+        StructColumns(Nested, pl.Schema({"tags": pl.List(pl.String)}))
+
+
+def test_an_integer_too_large_for_its_column_is_left_to_the_decoder():
+    class Counted(msgspec.Struct):
+        count: int
+
+    columns = StructColumns(Counted, pl.Schema({"count": pl.Int32}))
+    lines = pl.Series(['{"count": 7}', '{"count": 4294967296}'])
+    plain = columns.decode(scan_objects(lines, columns.names))
+    assert plain.taken.tolist() == [0] and plain.left.tolist() == [1]
+    assert plain.values["count"].to_list() == [7]

@@ -65,7 +65,8 @@ def _field(field: inspect.Field, dtype: pl.DataType) -> _Field:
         raise TypeError(f"{field.name}: {kind} has no column check; add one to {__name__}")
     kinds |= {NULL} if nullable else set()
     kinds |= set() if field.required else {ABSENT}
-    accepted = text.is_null() | (value.is_not_null() & accepted)
+    # A value that does not fit the decoded column's type (an unbounded int into Int32) is the decoder's.
+    accepted = text.is_null() | (value.cast(dtype, strict=False).is_not_null() & accepted)
     return _Field(field.name, frozenset(kinds), value.cast(dtype), accepted, field.default)
 
 
@@ -82,6 +83,8 @@ class StructColumns:
     def __init__(self, struct: type[msgspec.Struct], schema: pl.Schema):
         info = inspect.type_info(struct)
         assert isinstance(info, inspect.StructType)
+        if info.forbid_unknown_fields or any(field.encode_name != field.name for field in info.fields):
+            raise TypeError(f"{struct.__name__}: renamed or forbidden unknown fields have no column check")
         self.fields = [_field(field, schema[field.name]) for field in info.fields]
         self.names = tuple(field.name for field in self.fields)
 
