@@ -112,7 +112,7 @@ def _decoded_frame(rows: list[tuple]) -> pl.DataFrame:
 
 
 @contextmanager
-def cycle_collector_paused() -> Iterator[None]:
+def _cycle_collector_paused() -> Iterator[None]:
     """Decoding allocates a tuple per line and per column, which sets off the cycle collector again and
     again (a third of the time it takes to build the frame); none of them can form a cycle."""
     was_enabled = gc.isenabled()
@@ -138,7 +138,7 @@ def decode_column(raw: pl.Series) -> DecodedColumn:
     """``decode_lines`` of a column of lines, the same rows and failures, with most lines never decoded
     one by one."""
     plain = _CONTRACT_COLUMNS.decode(scan_objects(raw, _CONTRACT_COLUMNS.names))
-    with cycle_collector_paused():
+    with _cycle_collector_paused():
         rows, positions, failures = decode_lines(raw.gather(plain.left))
         decoded = _decoded_frame(rows)
     # The plain rows' texts are views into the lines: copied out, each column's texts lie together and the
