@@ -12,6 +12,7 @@ import polars as pl
 from ecom_assets.events.landing import UnreadableLandingFile, list_landing_files, read_landing_column
 from ecom_assets.events.schema import BRONZE_SCHEMA
 from ecom_assets.storage.lake import Lake
+from ecom_assets.transforms.threads import map_ahead
 
 
 def bronze_lines(
@@ -54,10 +55,13 @@ def read_landing_file(lake: Lake, arrival_date: dt.date, path: str) -> pl.DataFr
 
 
 def landing_frames(lake: Lake, arrival_dates: Iterable[dt.date]) -> Iterator[pl.DataFrame]:
-    """The Bronze rows of every landing file of these arrival dates, one file at a time."""
-    for arrival_date in arrival_dates:
-        for path in list_landing_files(lake, arrival_date):
-            yield read_landing_file(lake, arrival_date, path)
+    """The Bronze rows of every landing file of these arrival dates, file by file, a few read at once."""
+    files = (
+        (arrival_date, path)
+        for arrival_date in arrival_dates
+        for path in list_landing_files(lake, arrival_date)
+    )
+    return map_ahead(lambda file: read_landing_file(lake, *file), files)
 
 
 def read_landing_partition(lake: Lake, arrival_date: dt.date) -> pl.DataFrame:

@@ -1,5 +1,6 @@
 """Gold: the analytics fact table by event date and the latest customer dimension."""
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -11,6 +12,7 @@ from ecom_assets.defs.partitions import partition_dates
 from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.keys import DIM_CUSTOMER, FACT_EVENTS, SILVER_EVENTS
 from ecom_assets.transforms.gold import FACT_EVENTS_SCHEMA, build_dim_customer, build_fact_events
+from ecom_assets.transforms.threads import map_ahead
 
 
 @dg.asset(
@@ -31,9 +33,11 @@ def fact_events(
         )
     totals = {"revenue": 0.0, "known": 0.0, "rows": 0.0}
 
+    def facts_of(date: dt.date) -> pl.DataFrame:
+        return build_fact_events(silver.filter(pl.col("event_date") == date).collect())
+
     def by_date() -> Iterator[pl.DataFrame]:
-        for date in partition_dates(context):
-            facts = build_fact_events(silver.filter(pl.col("event_date") == date).collect())
+        for facts in map_ahead(facts_of, partition_dates(context)):
             totals["revenue"] += figure(facts, pl.col("revenue").sum())
             totals["known"] += figure(facts, pl.col("customer_id").is_not_null().sum())
             totals["rows"] += facts.height

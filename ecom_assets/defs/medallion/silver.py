@@ -5,10 +5,8 @@ few days of lines in memory, not the run's.
 """
 
 import datetime as dt
-import os
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 import dagster as dg
@@ -33,30 +31,20 @@ from ecom_assets.transforms.silver import (
     silver_of_date,
 )
 from ecom_assets.transforms.silver_quality import SilverTally
+from ecom_assets.transforms.threads import map_ahead
 
 _parsed_days = ParsedDays()
-
-
-# Days parsed at once, each on a thread: reading, the compiled pass and polars let go of the GIL.
-PARSE_THREADS = os.cpu_count() or 1
 
 
 def _parse(
     bronze: pl.LazyFrame, arrival_dates: Iterable[dt.date], late_window_days: int
 ) -> Iterator[ParsedBronze]:
-    """Each arrival day's lines parsed, in order, a few days ahead: a few days of lines in memory."""
+    """Each arrival day's lines parsed, in order, a few days at once: a few days of lines in memory."""
 
     def parse(day: dt.date) -> ParsedBronze:
         return parse_bronze(bronze.filter(pl.col("arrival_date") == day).collect(), late_window_days)
 
-    with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="ecom-parse") as threads:
-        in_flight: deque[Future[ParsedBronze]] = deque()
-        for day in arrival_dates:
-            in_flight.append(threads.submit(parse, day))
-            if len(in_flight) > PARSE_THREADS:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+    return map_ahead(parse, arrival_dates)
 
 
 def _bronze_fingerprints(lake_resource: LakeResource) -> dict[dt.date, str]:
@@ -83,8 +71,10 @@ def _parsed_in_order(
 
 def _silver_by_date(dates: list[dt.date], arrival_days: ArrivalDays, tally: SilverTally) -> TableStream:
     def by_date() -> Iterator[pl.DataFrame]:
-        for date in dates:
-            day = silver_of_date(arrival_days.window_events(date), date)
+        # Windows are taken in date order (ArrivalDays lets go of the days no later date needs); the dates'
+        # dedup and back-fill run a few at once.
+        windows = ((arrival_days.window_events(date), date) for date in dates)
+        for day in map_ahead(lambda window: silver_of_date(*window), windows):
             tally.add(day.events, day.duplicates)
             yield day.events
 
