@@ -58,7 +58,7 @@ def bronze_events(
     """Every landing-zone line exactly as it arrived, with arrival date, file, line and landing time.
 
     A file that cannot be read is one row naming it and the reason; the other files go on. Files are
-    written as they are read, so a run over many days holds one file in memory at a time.
+    written as they are read, so a run over many days holds a few files in memory at a time.
     """
     lake = lake_resource.get_lake()
     days = partition_dates(context)
