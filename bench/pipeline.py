@@ -40,7 +40,7 @@ import orjson
 # planning, metadata and logging.
 STAGES = {
     "reading landing files": [("ecom_assets.transforms.bronze", "read_landing_file")],
-    "parsing and validation": [("ecom_assets.defs.medallion.silver", "parse_bronze")],
+    "parsing and validation": [("ecom_assets.defs.medallion.parses", "parse_bronze")],
     "dedup": [("ecom_assets.transforms.silver", "deduplicate")],
     "back-fill": [("ecom_assets.transforms.silver", "backfill_customers")],
     "Dagster event storage": [("ecom_assets.instance.storage", "SqliteEventLogStorage.store_event")],

@@ -59,6 +59,17 @@ def test_files_are_zstd_and_landing_lines_get_no_dictionary_or_statistics(lake, 
     assert "RLE_DICTIONARY" in columns["kind"].encodings and columns["kind"].statistics is not None
 
 
+def test_a_stream_names_the_version_it_committed_and_fingerprints_read_at_that_version(lake):
+    lake.write_table("t/x", frame(D1, [1]), "day", [D1])
+    first = lake.write_table_stream("t/x", [frame(D2, [2])], frame(D2, [2]).schema, "day", [D2])
+    at_first = lake.partition_fingerprints("t/x", "day", first)
+    second = lake.write_table_stream("t/x", [frame(D2, [3])], frame(D2, [3]).schema, "day", [D2])
+    assert second == first + 1 == DeltaTable(lake.table_uri("t/x")).version()
+    assert lake.partition_fingerprints("t/x", "day", first) == at_first
+    latest = lake.partition_fingerprints("t/x", "day")
+    assert latest[D1] == at_first[D1] and latest[D2] != at_first[D2]
+
+
 def test_missing_table_names_itself(lake):
     with pytest.raises(TableNotFoundError, match="silver/events"):
         lake.read_table("silver/events")

@@ -1,6 +1,7 @@
 """The medallion assets through Dagster on a temporary lake: reconciliation, idempotency, blocking checks."""
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -116,18 +117,24 @@ def test_a_reject_rate_over_the_threshold_blocks_gold(lake):
     assert lake.read_table("silver/events_rejected").height == 2
 
 
-def test_a_materialize_decodes_each_bronze_line_once(lake, monkeypatch):
-    from ecom_assets.defs.medallion import silver
+def test_a_materialize_decodes_each_bronze_line_once_while_bronze_is_written(lake, monkeypatch):
+    from ecom_assets.defs.medallion import parses
 
-    decoded = []
-    real_parse = silver.parse_bronze
-    monkeypatch.setattr(
-        silver, "parse_bronze", lambda lines, *args: decoded.append(lines.height) or real_parse(lines, *args)
-    )
+    decoded, threads = [], set()
+    real_parse = parses.parse_bronze
+
+    def parse(lines, *args):
+        decoded.append(lines.height)
+        if lines.height:  # the days after the range without late files are empty
+            threads.add(threading.current_thread().name.rsplit("_", 1)[0])
+        return real_parse(lines, *args)
+
+    monkeypatch.setattr(parses, "parse_bronze", parse)
     summary = simulate(lake, START, days=2, customers=20, seed=3, faults=FAULTY, progress=False)
     materialize_range(START, START + dt.timedelta(days=1), selection="group:bronze or group:silver")
     bronze = lake.read_table("bronze/events")
-    assert sum(decoded) == bronze.height, "silver/events should take the parse of silver/events_rejected"
+    assert sum(decoded) == bronze.height, "the rejects and silver/events should take Bronze's parse"
+    assert threads == {"ecom-parse-ahead"}, "Bronze's lines should be parsed while they are written"
     accounted = lake.read_table("silver/events").height + lake.read_table("silver/events_rejected").height
     assert bronze.height == summary.lines == accounted + summary.duplicates
 

@@ -64,8 +64,11 @@ class DeltaLakeIOManager(dg.ConfigurableIOManager):
             metadata["partitions_in_run"] = span if len(dates) > 1 else str(dates[0])
         try:
             if isinstance(obj, TableStream):
-                tally = StreamTally(obj.schema)
-                lake.write_table_stream(key, tally.watch(obj.frames), obj.schema, column, dates)
+                tally, version = StreamTally(obj.schema), None
+                try:
+                    version = lake.write_table_stream(key, tally.watch(obj.frames), obj.schema, column, dates)
+                finally:
+                    obj.committed(version)
                 metadata |= tally.metadata() | obj.figures()
             else:
                 lake.write_table(key, obj, column, dates)

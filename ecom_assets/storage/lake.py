@@ -160,9 +160,10 @@ class Lake:
         schema: pl.Schema,
         partition_column: str | None = None,
         partition_values: Sequence[dt.date] | None = None,
-    ) -> None:
+    ) -> int | None:
         """``write_table`` for frames that come one after another: one commit, one frame in memory at a time.
 
+        Returns the table version of that commit when partitions were replaced (None for a whole table).
         A stream can be written only once, so a lost commit race is not retried here: the caller redoes
         the work (a Dagster step retries) and raises nothing but ``ConcurrentWriteError`` for it.
         """
@@ -174,7 +175,7 @@ class Lake:
 
         reader = pa.RecordBatchReader.from_batches(schema.to_frame().to_arrow().schema, batches())
         try:
-            self._overwrite(key, reader, partition_column, partition_values, STREAM_FILE_BYTES)
+            return self._overwrite(key, reader, partition_column, partition_values, STREAM_FILE_BYTES)
         except CommitFailedError as conflict:
             raise _lost_race(key, partition_values, "once") from conflict
 
@@ -186,7 +187,8 @@ class Lake:
         partition_column: str | None,
         partition_values: Sequence[dt.date] | None,
         file_bytes: int | None = None,
-    ) -> None:
+    ) -> int | None:
+        """The table version this write committed, when it replaced partitions."""
         options = _WriteOptions(
             storage_options=self.storage_options or None,
             target_file_size=file_bytes,
@@ -195,18 +197,21 @@ class Lake:
         fault_point(LAKE_BEFORE_COMMIT)
         if partition_column is None:
             write_deltalake(self.table_uri(key), data, mode="overwrite", schema_mode="overwrite", **options)
-            return
+            return None
         if partition_values is None:
             write_deltalake(
                 self.table_uri(key), data, partition_by=[partition_column], mode="overwrite", **options
             )
-            return
+            return None
         self._create_if_missing(key, data.schema, partition_column)
         literals = ", ".join(f"'{value.isoformat()}'" for value in partition_values)
+        # Written through a table object, which then stands at the version this commit made, whatever
+        # other writers committed since.
+        table = DeltaTable(self.table_uri(key), storage_options=self.storage_options or None)
         # A column added to a table (``arm`` in ml/batch_scores) joins its schema; older partitions read it
         # as null.
         write_deltalake(
-            self.table_uri(key),
+            table,
             data,
             partition_by=[partition_column],
             mode="overwrite",
@@ -214,6 +219,7 @@ class Lake:
             schema_mode="merge",
             **options,
         )
+        return table.version()
 
     @reaching_storage
     def append_table(self, key: str, frame: pl.DataFrame, partition_column: str | None = None) -> None:
@@ -253,18 +259,18 @@ class Lake:
                 raise
 
     @reaching_storage
-    def partition_fingerprints(self, key: str, partition_column: str) -> dict[dt.date, str]:
-        """A fingerprint of each partition's data files (paths and sizes) at the table's latest version.
+    def partition_fingerprints(
+        self, key: str, partition_column: str, version: int | None = None
+    ) -> dict[dt.date, str]:
+        """A fingerprint of each partition's data files (paths and sizes) at a table version (the latest
+        by default).
 
         Delta never rewrites a file in place, so an equal fingerprint means the very same rows.
         """
         if not self.table_exists(key):
             return {}
-        actions = pa.table(
-            DeltaTable(self.table_uri(key), storage_options=self.storage_options or None).get_add_actions(
-                flatten=True
-            )
-        )
+        table = DeltaTable(self.table_uri(key), version=version, storage_options=self.storage_options or None)
+        actions = pa.table(table.get_add_actions(flatten=True))
         files = pl.DataFrame(pl.from_arrow(actions)).select(
             "path", "size_bytes", partition=pl.col(f"partition.{partition_column}")
         )

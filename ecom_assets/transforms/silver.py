@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from ecom_assets.events.schema import (
-    BRONZE_SCHEMA,
     PRODUCT_EVENTS,
     QUANTITY_EVENTS,
     REJECTED_SCHEMA,
@@ -107,16 +106,12 @@ def parse_bronze(bronze: pl.DataFrame, late_window_days: int) -> ParsedBronze:
     broken_rules = typed.filter(pl.col("reason").is_not_null()).select(
         "_line", "reason", "reason_detail", "event_id"
     )
-    rejected = pl.concat([undecodable, broken_rules]).join(lines, on="_line").sort("_line")
+    # In landing order whatever order the lines came in (Bronze's frames or its files read back).
+    rejected = pl.concat([undecodable, broken_rules]).join(lines, on="_line").sort(*LINEAGE)
     return ParsedBronze(
         events=typed.filter(pl.col("reason").is_null()).drop("_line", "reason", "reason_detail"),
         rejected=rejected.select(REJECTED_SCHEMA.names()),
     )
-
-
-def load_compiled_parse() -> None:
-    """Load the parse's compiled passes (numba's cache: about 0.4 s on first use in a process) now."""
-    parse_bronze(BRONZE_SCHEMA.to_frame(), late_window_days=0)
 
 
 def deduplicate(events: pl.DataFrame) -> pl.DataFrame:

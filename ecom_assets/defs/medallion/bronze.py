@@ -1,20 +1,19 @@
 """Bronze: the landing zone as it came, partitioned by arrival date, for audit and replay."""
 
-import threading
 from collections.abc import Iterable, Iterator
 
 import dagster as dg
 import polars as pl
 
 from ecom_assets.defs import engine
+from ecom_assets.defs.medallion.parses import parse_ahead
 from ecom_assets.defs.metadata import markdown_table
 from ecom_assets.defs.partitions import partition_dates
 from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.events.schema import BRONZE_SCHEMA
-from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS_REJECTED
+from ecom_assets.keys import BRONZE_EVENTS
 from ecom_assets.transforms.bronze import landing_frames
-from ecom_assets.transforms.silver import load_compiled_parse
 
 
 class LandingFiles:
@@ -58,7 +57,9 @@ def bronze_events(
     """Every landing-zone line exactly as it arrived, with arrival date, file, line and landing time.
 
     A file that cannot be read is one row naming it and the reason; the other files go on. Files are
-    written as they are read, so a run over many days holds a few files in memory at a time.
+    written as they are read, so a run over many days holds a few files in memory at a time. When the
+    rejects of the same days follow in this process, each day's lines are parsed as they pass, beside
+    the write (``defs.medallion.parses``).
     """
     lake = lake_resource.get_lake()
     days = partition_dates(context)
@@ -67,8 +68,9 @@ def bronze_events(
 
         with bronze_spark.read_landing_partitions(engine.spark_session(spark), lake, days) as lines:
             return engine.write_with_spark(context, spark, lines)
-    if asset_key(SILVER_EVENTS_REJECTED) in context.selected_asset_keys:
-        # The rejects parse these very lines next in this run: the compiled parse loads while Bronze is read.
-        threading.Thread(target=load_compiled_parse, daemon=True, name="ecom-parse-load").start()
     landing = LandingFiles(context.log)
-    return dg.Output(TableStream(landing.watch(landing_frames(lake, days)), BRONZE_SCHEMA, landing.figures))
+    frames = landing.watch(landing_frames(lake, days))
+    ahead = parse_ahead(context, lake)
+    if ahead is None:
+        return dg.Output(TableStream(frames, BRONZE_SCHEMA, landing.figures))
+    return dg.Output(TableStream(ahead.watch(frames), BRONZE_SCHEMA, landing.figures, committed=ahead.file))

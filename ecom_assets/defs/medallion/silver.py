@@ -6,13 +6,14 @@ few days of lines in memory, not the run's.
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import dagster as dg
 import polars as pl
 
 from ecom_assets.defs import engine
+from ecom_assets.defs.medallion.parses import bronze_fingerprints, parsed_in_order, rejected_in_order
 from ecom_assets.defs.medallion.silver_checks import SILVER_EVENT_CHECKS, evaluate_silver_checks
 from ecom_assets.defs.metadata import markdown_table
 from ecom_assets.defs.partitions import late_arrivals, partition_dates
@@ -20,53 +21,10 @@ from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import TableStream, asset_key, daily_table
 from ecom_assets.events.schema import REJECTED_SCHEMA, SILVER_SCHEMA
 from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS, SILVER_EVENTS_REJECTED
-from ecom_assets.settings import EcomSettings, get_settings
-from ecom_assets.transforms.parsed_days import ParsedDays
-from ecom_assets.transforms.silver import (
-    UNREADABLE_FILE,
-    ArrivalDays,
-    ParsedBronze,
-    arrival_days_of,
-    parse_bronze,
-    silver_of_date,
-)
+from ecom_assets.settings import get_settings
+from ecom_assets.transforms.silver import UNREADABLE_FILE, ArrivalDays, arrival_days_of, silver_of_date
 from ecom_assets.transforms.silver_quality import SilverTally
 from ecom_assets.transforms.threads import map_ahead
-
-_parsed_days = ParsedDays()
-
-
-def _parse(
-    bronze: pl.LazyFrame, arrival_dates: Iterable[dt.date], late_window_days: int
-) -> Iterator[ParsedBronze]:
-    """Each arrival day's lines parsed, in order, a few days at once: a few days of lines in memory."""
-
-    def parse(day: dt.date) -> ParsedBronze:
-        return parse_bronze(bronze.filter(pl.col("arrival_date") == day).collect(), late_window_days)
-
-    return map_ahead(parse, arrival_dates)
-
-
-def _bronze_fingerprints(lake_resource: LakeResource) -> dict[dt.date, str]:
-    # Read before the write starts: delta-rs cannot be called from the stream it is writing.
-    return lake_resource.get_lake().partition_fingerprints(BRONZE_EVENTS, "arrival_date")
-
-
-def _parsed_in_order(
-    bronze: pl.LazyFrame,
-    fingerprints: dict[dt.date, str],
-    arrival_dates: list[dt.date],
-    settings: EcomSettings,
-) -> Iterator[ParsedBronze]:
-    """Each arrival day's parse, in order: the one ``silver/events_rejected`` left of the very same Bronze
-    files, or else parsed now."""
-    late = settings.late_window_days
-    keys = {day: ParsedDays.key(fingerprints[day], late) for day in arrival_dates if day in fingerprints}
-    to_parse = [day for day in arrival_dates if not (day in keys and _parsed_days.has(keys[day]))]
-    parsed_now = _parse(bronze, to_parse, late)
-    for day in arrival_dates:
-        left = _parsed_days.take(keys[day]) if day in keys else None
-        yield left if left is not None else next(parsed_now)
 
 
 def _silver_by_date(dates: list[dt.date], arrival_days: ArrivalDays, tally: SilverTally) -> TableStream:
@@ -122,7 +80,7 @@ def silver_events(
         figures = silver_quality_spark.silver_figures(written, dates)
     else:
         arrival_dates = arrival_days_of(dates, settings.late_window_days)
-        parsed = _parsed_in_order(bronze, _bronze_fingerprints(lake_resource), arrival_dates, settings)
+        parsed = parsed_in_order(bronze, bronze_fingerprints(lake_resource), arrival_dates, settings)
         arrival_days = ArrivalDays(arrival_dates, parsed, settings.late_window_days)
         tally = SilverTally(dates)
         yield dg.Output(_silver_by_date(dates, arrival_days, tally))
@@ -144,7 +102,7 @@ def silver_events_rejected(
 ) -> dg.Output:
     """Every Bronze line that broke the contract, by arrival date, with a machine-readable reason.
 
-    Each day's parse is left for ``silver/events`` in the same process (``transforms.parsed_days``).
+    Each day's parse is left for ``silver/events`` in the same process (``defs.medallion.parses``).
     """
     settings = get_settings()
     late_window_days = settings.late_window_days
@@ -157,16 +115,14 @@ def silver_events_rejected(
         )
     reasons = Counter[str]()
     lines_read: list[int] = []
-    fingerprints = _bronze_fingerprints(lake_resource)
+    fingerprints = bronze_fingerprints(lake_resource)
 
     def by_arrival_date() -> Iterator[pl.DataFrame]:
         days = partition_dates(context)
-        for day, parsed in zip(days, _parse(bronze, days, late_window_days), strict=True):
-            if day in fingerprints:
-                _parsed_days.put(ParsedDays.key(fingerprints[day], late_window_days), parsed)
-            lines_read.append(parsed.lines)
-            reasons.update(parsed.rejected["reason"].to_list())
-            yield parsed.rejected
+        for rejected, lines in rejected_in_order(bronze, fingerprints, days, late_window_days):
+            lines_read.append(lines)
+            reasons.update(rejected["reason"].to_list())
+            yield rejected
 
     def figures() -> dict:
         by_reason = pl.DataFrame(reasons.most_common(), schema=["reason", "len"], orient="row")
