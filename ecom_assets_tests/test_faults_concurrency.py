@@ -23,7 +23,16 @@ def day_rows(days: list[dt.date], writer: int) -> pl.DataFrame:
     return pl.DataFrame({"day": [day for day in days for _ in range(50)], "writer": writer})
 
 
-def test_two_writers_replacing_overlapping_partitions_both_succeed_with_each_day_whole(lake):
+def write_days(lake: Lake, days: list[dt.date], writer: int, stream: bool) -> None:
+    rows = day_rows(days, writer)
+    if stream:  # partition files written by polars, then committed
+        lake.write_table_stream("gold/example", rows.partition_by("day"), rows.schema, "day", days)
+    else:
+        lake.write_table("gold/example", rows, "day", days)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["table", "stream"])
+def test_two_writers_replacing_overlapping_partitions_both_succeed_with_each_day_whole(lake, stream):
     lake.write_table("gold/example", day_rows(DAYS, 0), "day", DAYS)
     first, second = DAYS[:3], DAYS[1:]
     start = threading.Barrier(2)
@@ -31,7 +40,7 @@ def test_two_writers_replacing_overlapping_partitions_both_succeed_with_each_day
     def replace(days: list[dt.date], writer: int) -> None:
         for _ in range(3):
             start.wait()  # both commit at the same moment, three times over
-            lake.write_table("gold/example", day_rows(days, writer), "day", days)
+            write_days(lake, days, writer, stream)
 
     with ThreadPoolExecutor(2) as pool:
         for future in [pool.submit(replace, first, 1), pool.submit(replace, second, 2)]:

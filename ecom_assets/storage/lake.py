@@ -11,10 +11,10 @@ import hashlib
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from functools import cached_property
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Final, TypedDict
+from typing import Final, TypedDict, TypeVar
 
 import fsspec
 import polars as pl
@@ -26,6 +26,7 @@ from ecom_assets.faults import LAKE_BEFORE_COMMIT, LAKE_FILE_STAGED, fault_point
 from ecom_assets.settings import AzureSettings, get_settings
 from ecom_assets.storage.azure import BlobLocation, blob_filesystem, delta_storage_options, is_azure_uri
 from ecom_assets.storage.errors import ConcurrentWriteError, reaching_storage
+from ecom_assets.storage.partition_files import PartitionFiles, commit_partition_files
 
 # A commit that loses a race with another run's commit on the same partitions is rewritten on the newer
 # table version, a few times, before the run fails.
@@ -41,6 +42,7 @@ COMPRESSION_LEVEL = 1
 # Landing lines, each one different: a dictionary would be built only to be dropped, and min/max
 # statistics of JSON text prune nothing.
 LINE_COLUMNS = frozenset({"raw"})
+T = TypeVar("T")
 
 
 class TableNotFoundError(LookupError):
@@ -143,15 +145,11 @@ class Lake:
         partitions that receive no rows end up empty: re-running a partition never duplicates it.
         """
         _refuse_stray_rows(key, frame, partition_column, partition_values)
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            try:
-                self._overwrite(key, frame.to_arrow(), partition_column, partition_values)
-                return
-            except CommitFailedError as conflict:
-                if attempt == COMMIT_ATTEMPTS:
-                    raise _lost_race(key, partition_values, f"{COMMIT_ATTEMPTS} times") from conflict
-                # Both writers replace whole partitions with what they computed: the last commit wins.
-                time.sleep(random.uniform(0, 0.1 * 2**attempt))
+        self._retrying_commit(
+            key,
+            partition_values,
+            lambda: self._overwrite(key, frame.to_arrow(), partition_column, partition_values),
+        )
 
     def write_table_stream(
         self,
@@ -161,23 +159,83 @@ class Lake:
         partition_column: str | None = None,
         partition_values: Sequence[dt.date] | None = None,
     ) -> int | None:
-        """``write_table`` for frames that come one after another: one commit, one frame in memory at a time.
+        """``write_table`` for frames that come one after another: one commit, a few frames in memory at a
+        time. Returns the table version of that commit when partitions were replaced (None for a whole
+        table).
 
-        Returns the table version of that commit when partitions were replaced (None for a whole table).
-        A stream can be written only once, so a lost commit race is not retried here: the caller redoes
-        the work (a Dagster step retries) and raises nothing but ``ConcurrentWriteError`` for it.
+        Partitions are written as Parquet files by polars and their commit is retried like
+        ``write_table``'s (``storage.partition_files``) when the table has the stream's columns; a stream
+        that adds a column (or writes a whole table) goes through delta-rs's writer, which reads the stream
+        once, so a lost commit race is not retried there: the caller redoes the work (a Dagster step
+        retries). Either way only ``ConcurrentWriteError`` says so.
         """
 
-        def batches() -> Iterator[pa.RecordBatch]:
+        def typed() -> Iterator[pl.DataFrame]:
             for frame in frames:
                 _refuse_stray_rows(key, frame, partition_column, partition_values)
-                yield from frame.select(schema.names()).cast(schema).to_arrow().to_batches()
+                yield frame.select(schema.names()).cast(schema)
 
-        reader = pa.RecordBatchReader.from_batches(schema.to_frame().to_arrow().schema, batches())
+        arrow_schema = schema.to_frame().to_arrow().schema
+        if partition_column is not None and partition_values is not None:
+            self._create_if_missing(key, arrow_schema, partition_column)
+            if dict(self._columns(key)) == dict(schema):
+                return self._replace_partitions(key, typed(), partition_column, partition_values)
+        batches = (batch for frame in typed() for batch in frame.to_arrow().to_batches())
+        reader = pa.RecordBatchReader.from_batches(arrow_schema, batches)
         try:
             return self._overwrite(key, reader, partition_column, partition_values, STREAM_FILE_BYTES)
         except CommitFailedError as conflict:
             raise _lost_race(key, partition_values, "once") from conflict
+
+    def _retrying_commit(
+        self, key: str, partition_values: Sequence[dt.date] | None, commit: Callable[[], T]
+    ) -> T:
+        attempt = 1
+        while True:
+            try:
+                return commit()
+            except CommitFailedError as conflict:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise _lost_race(key, partition_values, f"{COMMIT_ATTEMPTS} times") from conflict
+                # Both writers replace whole partitions with what they computed: the last commit wins.
+                time.sleep(random.uniform(0, 0.1 * 2**attempt))
+                attempt += 1
+
+    @reaching_storage
+    def _columns(self, key: str) -> pl.Schema:
+        table = DeltaTable(self.table_uri(key), storage_options=self.storage_options or None)
+        return pl.DataFrame(pa.schema(table.schema().to_arrow()).empty_table()).schema
+
+    @reaching_storage
+    def _replace_partitions(
+        self,
+        key: str,
+        frames: Iterable[pl.DataFrame],
+        partition_column: str,
+        partition_values: Sequence[dt.date],
+    ) -> int:
+        files = PartitionFiles(
+            lambda path, data: self._write_table_file(key, path, data),
+            partition_column,
+            STREAM_FILE_BYTES,
+            LINE_COLUMNS,
+        )
+        actions = files.write(frames)
+        fault_point(LAKE_BEFORE_COMMIT)
+        commit = partial(
+            commit_partition_files,
+            self.table_uri(key),
+            self.storage_options or None,
+            actions,
+            partition_column,
+            partition_values,
+        )
+        return self._retrying_commit(key, partition_values, commit)
+
+    def _write_table_file(self, key: str, path: str, data: bytes) -> None:
+        target = self._path(f"{key}/{path}")
+        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.pipe_file(target, data)
 
     @reaching_storage
     def _overwrite(
