@@ -1,6 +1,10 @@
 """Bronze's lines parsed while they are written (``ParseAhead``) and the parses filed in ``ParsedDays``."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -108,3 +112,18 @@ def test_a_parse_refiled_onto_a_taken_key_is_dropped(budget):
     parsed_days.refile("pending", "final")
     moved = parsed_days.take("final")
     assert moved is not None and moved.events.equals(second.events)
+
+
+def test_a_spill_folder_left_by_a_killed_process_is_removed_by_the_next_spill(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    orphaned = tmp_path / f"ecom-parsed-days-{int(finished.stdout)}-x1"
+    living = tmp_path / f"ecom-parsed-days-{os.getpid()}-x2"
+    for folder in (orphaned, living):
+        folder.mkdir()
+        (folder / "a.events.arrow").write_bytes(b"parse")
+    parsed_days = ParsedDays(budget_bytes=0)
+    parsed_days.put("a", parse_bronze(day_frames()[0], LATE))
+    assert not orphaned.exists(), "its process is gone"
+    assert living.exists(), "its process still runs"
+    assert Path(parsed_days._spill_folder.name).name.startswith(f"ecom-parsed-days-{os.getpid()}-")

@@ -6,12 +6,15 @@ threads while it writes them (``ParseAhead``) and leaves the parse here; the rej
 from it (or parse the day and leave it), and Silver takes it instead of decoding every line again.
 Parses are held in memory up to a budget in bytes; past it, they are spilled to Arrow IPC files in a
 temporary folder, read back (and deleted) when taken, so a long range costs disk rather than memory
-without bound or a second parse. A parse is filed under the fingerprint of the Bronze partition it read
+without bound or a second parse; the folder of a process killed mid-run is removed by the next one that
+spills. A parse is filed under the fingerprint of the Bronze partition it read
 (``Lake.partition_fingerprints``) and the late window it was judged by, so it is only ever taken for
 the very same lines and rules.
 """
 
 import datetime as dt
+import os
+import shutil
 import tempfile
 import uuid
 from collections import deque
@@ -26,6 +29,26 @@ from ecom_assets.transforms.silver import ParsedBronze
 from ecom_assets.transforms.threads import THREADS
 
 DEFAULT_BUDGET_BYTES = 1_000_000_000
+_SPILL_PREFIX = "ecom-parsed-days-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_orphaned_spill_folders() -> None:
+    """Remove the spill folders of processes that died without removing them (killed mid-run); a folder
+    names the process that made it."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SPILL_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_SPILL_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _size(parsed: ParsedBronze) -> int:
@@ -71,7 +94,8 @@ class ParsedDays:
 
     def _spill(self, key: str, parsed: ParsedBronze) -> _Spilled:
         if self._spill_folder is None:
-            self._spill_folder = tempfile.TemporaryDirectory(prefix="ecom-parsed-days-")
+            remove_orphaned_spill_folders()
+            self._spill_folder = tempfile.TemporaryDirectory(prefix=f"{_SPILL_PREFIX}{os.getpid()}-")
         folder = Path(self._spill_folder.name)
         spilled = _Spilled(events=folder / f"{key}.events.arrow", rejected=folder / f"{key}.rejected.arrow")
         # lz4: files half the size of the frames in memory, for about 50 ms per 30,000 lines.
