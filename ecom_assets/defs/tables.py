@@ -36,8 +36,8 @@ def daily_table(partition_column: str, schema: pl.Schema | None = None, **metada
 
 @dataclass(frozen=True)
 class TableStream:
-    """What an asset returns to have its table written frame by frame: one Delta commit, with one frame in
-    memory at a time. ``figures`` gives the metadata that only the whole stream knows, once it is written.
+    """What an asset returns to have its table written frame by frame: one Delta commit, with a few frames
+    in memory at a time. ``figures`` gives the metadata that only the whole stream knows, once it is written.
     ``committed`` then hears the table version that commit made, or None when there is none to name (the
     write failed, or replaced the whole table).
     """

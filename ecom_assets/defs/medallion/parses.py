@@ -10,7 +10,7 @@ import polars as pl
 from ecom_assets.defs.resources import LakeResource
 from ecom_assets.defs.tables import asset_key
 from ecom_assets.keys import BRONZE_EVENTS, SILVER_EVENTS_REJECTED
-from ecom_assets.settings import EcomSettings, get_settings
+from ecom_assets.settings import get_settings
 from ecom_assets.storage.lake import Lake
 from ecom_assets.transforms.parsed_days import ParseAhead, ParsedDays
 from ecom_assets.transforms.silver import ParsedBronze, parse_bronze
@@ -49,8 +49,17 @@ def bronze_fingerprints(lake_resource: LakeResource) -> dict[dt.date, str]:
     return lake_resource.get_lake().partition_fingerprints(BRONZE_EVENTS, "arrival_date")
 
 
-def _keys(fingerprints: dict[dt.date, str], days: list[dt.date], late_window_days: int) -> dict[dt.date, str]:
-    return {day: ParsedDays.key(fingerprints[day], late_window_days) for day in days if day in fingerprints}
+def _filed_or_parsed(
+    bronze: pl.LazyFrame,
+    fingerprints: dict[dt.date, str],
+    arrival_dates: list[dt.date],
+    late_window_days: int,
+) -> tuple[dict[dt.date, str], Iterator[ParsedBronze]]:
+    """The key of each day's parse, and the parses of the days that have none filed, made now in order."""
+    filed = [day for day in arrival_dates if day in fingerprints]
+    keys = {day: ParsedDays.key(fingerprints[day], late_window_days) for day in filed}
+    to_parse = [day for day in arrival_dates if not (day in keys and _parsed_days.has(keys[day]))]
+    return keys, _parse(bronze, to_parse, late_window_days)
 
 
 def rejected_in_order(
@@ -61,9 +70,7 @@ def rejected_in_order(
 ) -> Iterator[tuple[pl.DataFrame, int]]:
     """Each arrival day's rejected lines and count of lines, in order: from the parse left of the very
     same Bronze files, or else parsed now and left for ``silver/events``."""
-    keys = _keys(fingerprints, arrival_dates, late_window_days)
-    to_parse = [day for day in arrival_dates if not (day in keys and _parsed_days.has(keys[day]))]
-    parsed_now = _parse(bronze, to_parse, late_window_days)
+    keys, parsed_now = _filed_or_parsed(bronze, fingerprints, arrival_dates, late_window_days)
     for day in arrival_dates:
         left = _parsed_days.rejected(keys[day]) if day in keys else None
         if left is None:
@@ -78,12 +85,10 @@ def parsed_in_order(
     bronze: pl.LazyFrame,
     fingerprints: dict[dt.date, str],
     arrival_dates: list[dt.date],
-    settings: EcomSettings,
+    late_window_days: int,
 ) -> Iterator[ParsedBronze]:
     """Each arrival day's parse, in order: the one left of the very same Bronze files, or else parsed now."""
-    keys = _keys(fingerprints, arrival_dates, settings.late_window_days)
-    to_parse = [day for day in arrival_dates if not (day in keys and _parsed_days.has(keys[day]))]
-    parsed_now = _parse(bronze, to_parse, settings.late_window_days)
+    keys, parsed_now = _filed_or_parsed(bronze, fingerprints, arrival_dates, late_window_days)
     for day in arrival_dates:
         left = _parsed_days.take(keys[day]) if day in keys else None
         yield left if left is not None else next(parsed_now)

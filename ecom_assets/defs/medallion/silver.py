@@ -79,9 +79,10 @@ def silver_events(
         written = replace(result, events=engine.written_with_spark(context, spark))
         figures = silver_quality_spark.silver_figures(written, dates)
     else:
-        arrival_dates = arrival_days_of(dates, settings.late_window_days)
-        parsed = parsed_in_order(bronze, bronze_fingerprints(lake_resource), arrival_dates, settings)
-        arrival_days = ArrivalDays(arrival_dates, parsed, settings.late_window_days)
+        late = settings.late_window_days
+        arrival_dates = arrival_days_of(dates, late)
+        parsed = parsed_in_order(bronze, bronze_fingerprints(lake_resource), arrival_dates, late)
+        arrival_days = ArrivalDays(arrival_dates, parsed, late)
         tally = SilverTally(dates)
         yield dg.Output(_silver_by_date(dates, arrival_days, tally))
         figures = tally.figures(rejected=arrival_days.rejected, lines_read=arrival_days.lines_read)
