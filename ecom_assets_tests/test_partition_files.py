@@ -52,18 +52,21 @@ def test_frames_become_a_file_per_run_of_one_partition_cut_at_the_size_limit():
     written: dict[str, bytes] = {}
     rows = [pl.DataFrame({"day": [day] * 100, "n": range(100)}) for day in (D1, D1, D2, D1)]
     mixed = pl.concat([rows[0].head(3), rows[2].head(2)])
-    files = PartitionFiles(written.__setitem__, "day", file_bytes=1, unranged=frozenset())
+    frame_bytes = rows[0].drop("day").estimated_size()  # two frames are over the limit, one is not
+    files = PartitionFiles(written.__setitem__, "day", int(frame_bytes * 1.25), unranged=frozenset())
     actions = files.write([*rows, mixed])
 
     days = [action.partition_values["day"] for action in actions]
-    assert days == ["2026-10-01", "2026-10-01", "2026-10-02", "2026-10-01", "2026-10-01", "2026-10-02"]
+    assert days == ["2026-10-01", "2026-10-01", "2026-10-02", "2026-10-01", "2026-10-02"]
     assert [action.path.split("/")[0] for action in actions] == [f"day={day}" for day in days]
+    counts = []
     for action in actions:
         data = pl.read_parquet(io.BytesIO(written[action.path]))
         assert data.columns == ["n"], "the partition value is in the path, not in the file"
         assert len(written[action.path]) == action.size
         assert json.loads(action.stats)["numRecords"] == data.height
-    assert sum(json.loads(action.stats)["numRecords"] for action in actions) == 405
+        counts.append(data.height)
+    assert counts == [100, 100, 100, 103, 2], "the mixed frame's 3 rows join the open file of their day"
 
 
 def test_frames_of_one_partition_share_a_file_up_to_the_size_limit():
@@ -72,3 +75,14 @@ def test_frames_of_one_partition_share_a_file_up_to_the_size_limit():
     files = PartitionFiles(written.__setitem__, "day", file_bytes=10**9, unranged=frozenset())
     (action,) = files.write([rows, rows, pl.DataFrame(schema=rows.schema)])
     assert pl.read_parquet(io.BytesIO(written[action.path]))["n"].to_list() == list(range(10)) * 2
+
+
+def test_a_frame_larger_than_the_size_limit_is_sliced_into_files():
+    written: dict[str, bytes] = {}
+    rows = pl.DataFrame({"day": [D1] * 900, "n": range(900)})
+    files = PartitionFiles(written.__setitem__, "day", rows.drop("day").estimated_size() // 3, frozenset())
+    actions = files.write([rows])
+    assert len(actions) == 3
+    numbers = [pl.read_parquet(io.BytesIO(written[action.path]))["n"] for action in actions]
+    assert [part.len() for part in numbers] == [300, 300, 300]
+    assert pl.concat(numbers).to_list() == list(range(900))

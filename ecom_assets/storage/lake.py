@@ -35,6 +35,9 @@ COMMIT_ATTEMPTS = 4
 # over many partitions holds up to this much of each in memory (measured: 42 day partitions of a stream
 # held 1.8 GB at the 100 MB default, 0.5 GB at 1 MB); 16 MB files still read fast.
 STREAM_FILE_BYTES = 16 * 2**20
+# A partition file written by polars holds up to this much of frames (about 15-25 MB once zstd-encoded), so
+# the few files being written at once hold a few hundred MB however large a day is.
+PARTITION_FILE_FRAME_BYTES = 64 * 2**20
 # zstd at level 1 writes faster than delta-rs's default (snappy) and its files are half the size (Bronze of
 # the 1M-event bench: 0.7 s and 46 MB against 1.3 s and 92 MB).
 COMPRESSION: Final = "ZSTD"
@@ -217,7 +220,7 @@ class Lake:
         files = PartitionFiles(
             lambda path, data: self._write_table_file(key, path, data),
             partition_column,
-            STREAM_FILE_BYTES,
+            PARTITION_FILE_FRAME_BYTES,
             LINE_COLUMNS,
         )
         actions = files.write(frames)

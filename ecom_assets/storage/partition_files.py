@@ -12,6 +12,7 @@ written (``DeltaTable.create_write_transaction``), retried by ``Lake`` when anot
 import datetime as dt
 import io
 import json
+import math
 import os
 import uuid
 from collections import deque
@@ -80,7 +81,8 @@ def delta_stats(frame: pl.DataFrame, unranged: frozenset[str]) -> str:
 
 class PartitionFiles:
     """Writes a stream's frames as the Parquet files of their partitions: a file per run of frames of one
-    partition, cut at ``file_bytes`` of frames, written on threads while the next frames come."""
+    partition, cut at about ``file_bytes`` of frames (a larger frame is sliced), written on threads while
+    the next frames come."""
 
     def __init__(
         self,
@@ -111,20 +113,35 @@ class PartitionFiles:
 
             for frame in frames:
                 for value, rows in self._by_partition(frame):
-                    if value != partition or sum(part.estimated_size() for part in held) >= self._file_bytes:
+                    held_bytes = sum(part.estimated_size() for part in held)
+                    if value != partition or held_bytes + rows.estimated_size() > self._file_bytes:
                         flush()
                     partition = value
-                    held.append(rows.drop(self._partition_column))
+                    held.append(rows)
             flush()
             actions.extend(future.result() for future in in_flight)
         return actions
 
     def _by_partition(self, frame: pl.DataFrame) -> list[tuple[dt.date, pl.DataFrame]]:
+        """The frame's rows of each partition, without the partition column (the path holds it)."""
         values = frame[self._partition_column]
         if values.n_unique() == 1:  # the usual case, kept whole rather than split
-            return [(values[0], frame)]
-        parts = frame.partition_by(self._partition_column, as_dict=True)
-        return [(value, rows) for (value,), rows in parts.items()]
+            parts = [(values[0], frame)]
+        else:
+            by_value = frame.partition_by(self._partition_column, as_dict=True)
+            parts = [(value, rows) for (value,), rows in by_value.items()]
+        return [
+            (value, piece)
+            for value, rows in parts
+            for piece in self._slices(rows.drop(self._partition_column))
+        ]
+
+    def _slices(self, rows: pl.DataFrame) -> list[pl.DataFrame]:
+        pieces = math.ceil(rows.estimated_size() / self._file_bytes)
+        if pieces <= 1:
+            return [rows]
+        step = math.ceil(rows.height / pieces)
+        return [rows.slice(start, step) for start in range(0, rows.height, step)]
 
     def _file(self, rows: pl.DataFrame, partition: dt.date) -> AddAction:
         value = partition.isoformat()
