@@ -53,6 +53,23 @@ def test_two_writers_replacing_overlapping_partitions_both_succeed_with_each_day
     assert table.filter(pl.col("day") == DAYS[3])["writer"].unique().to_list() == [2]
 
 
+def test_two_streams_filling_the_same_new_partitions_at_once_leave_each_day_whole(lake):
+    start = threading.Barrier(2)
+    for first in range(0, 50, 10):  # partitions with no files yet, five times over
+        days = [DAYS[0] + dt.timedelta(days=first + number) for number in range(3)]
+
+        def fill(writer: int, days: list[dt.date] = days) -> None:
+            start.wait()
+            write_days(lake, days, writer, stream=True)
+
+        with ThreadPoolExecutor(2) as pool:
+            for future in [pool.submit(fill, 1), pool.submit(fill, 2)]:
+                future.result()
+        written = lake.read_table("gold/example", "day", days)
+        per_day = written.group_by("day").agg(rows=pl.len(), writers=pl.col("writer").n_unique())
+        assert per_day.sort("day").rows() == [(day, 50, 1) for day in days]
+
+
 def test_a_write_that_keeps_losing_the_race_fails_in_one_line_naming_table_and_partitions(lake, monkeypatch):
     attempts = []
 

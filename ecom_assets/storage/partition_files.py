@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
-from deltalake import CommitProperties, DeltaTable
+from deltalake import CommitProperties, DeltaTable, Transaction
 from deltalake.transaction import AddAction, RemoveAction
 
 # Delta's default dataSkippingNumIndexedCols: statistics for the first 32 columns, as delta-rs keeps them.
@@ -175,13 +175,23 @@ def commit_partition_files(
     partitions is removed in the same commit); the table version it made."""
     table = DeltaTable(table_uri, storage_options=storage_options)
     write_id = uuid.uuid4().hex
+    # An overwrite by partition filters reads nothing delta-rs checks for conflicts: two writers filling
+    # partitions that have no files yet would both commit, and the partitions hold both writers' rows.
+    # An application transaction per partition makes a commit that wrote the same partition first a
+    # conflict, which the caller retries on the newer version.
+    claims = [
+        Transaction(
+            app_id=f"ecom-replace/{partition_column}={value.isoformat()}", version=table.version() + 1
+        )
+        for value in partition_values
+    ]
     table.create_write_transaction(
         list[AddAction | RemoveAction](actions),
         mode="overwrite",
         schema=table.schema(),
         partition_by=[partition_column],
         partition_filters=[(partition_column, "in", [value.isoformat() for value in partition_values])],
-        commit_properties=CommitProperties(custom_metadata={_WRITE_ID: write_id}),
+        commit_properties=CommitProperties(custom_metadata={_WRITE_ID: write_id}, app_transactions=claims),
     )
     # The commit may land after other writers' commits: its own mark says which version it made.
     for limit in (8, None):
